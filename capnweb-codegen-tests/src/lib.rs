@@ -1,0 +1,1 @@
+//! Compile-time tests for the capnweb proc-macros live in `tests/`.

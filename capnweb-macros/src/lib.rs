@@ -1,0 +1,1 @@
+//! Procedural macros for `capnweb-runtime`. Use them through the runtime crate's re-exports.

@@ -1,0 +1,147 @@
+//! The one error type of the crate.
+
+use crate::value::{JsError, Value};
+
+/// Everything that can go wrong with an RPC, as one flat enum.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The call threw (remotely or in a local target): name, message, stack and properties as the
+    /// wire carries them.
+    #[error("{}: {}", .0.name, .0.message)]
+    Remote(Box<JsError>),
+    /// The call was rejected with a value that is not an `Error` (JS can `throw "a string"`).
+    #[error("rejected with a non-Error value: {0:?}")]
+    Thrown(Box<Value>),
+    /// The peer aborted the session, with its reason.
+    #[error("the peer aborted the RPC session: {}: {}", .0.name, .0.message)]
+    PeerAborted(Box<JsError>),
+    /// The session was aborted locally (by the application or because the peer misbehaved).
+    #[error("the RPC session was aborted: {0}")]
+    Aborted(String),
+    /// The transport closed or failed.
+    #[error("the RPC connection was lost: {0}")]
+    Disconnected(String),
+    /// The peer sent something that breaks the protocol. `name` is the JS error class we report
+    /// to the peer in the `abort` message (`Error`, `TypeError`, `RangeError`, `SyntaxError`).
+    #[error("protocol violation by the peer: {message}")]
+    Protocol {
+        /// The JS error class name sent in the `abort` message.
+        name: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// A value could not be converted to or from the wire (or to the requested Rust type).
+    #[error("serialization failed: {0}")]
+    Serialization(String),
+    /// A capability was used after it was disposed, or does not exist.
+    #[error("capability error: {0}")]
+    Capability(String),
+    /// An HTTP batch ended before this call was answered, or the call was made after it ended.
+    #[error("the HTTP batch has ended: {0}")]
+    BatchEnded(String),
+    /// The operation did not finish in time.
+    #[error("the RPC timed out")]
+    Timeout,
+}
+
+impl RpcError {
+    /// An application error with a JS error class name and message, e.g.
+    /// `RpcError::new("NotFoundError", "no user 7")`.
+    pub fn new(name: impl Into<String>, message: impl Into<String>) -> Self {
+        RpcError::Remote(Box::new(JsError {
+            name: name.into(),
+            message: message.into(),
+            ..JsError::default()
+        }))
+    }
+
+    /// Adds an own property (such as `code`) to an application error; other kinds are unchanged.
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        if let RpcError::Remote(e) = &mut self {
+            e.props.insert(key.into(), value.into());
+        }
+        self
+    }
+
+    /// A `TypeError`, the class JS uses for most misuse ("'x' is not a function.").
+    pub fn type_error(message: impl Into<String>) -> Self {
+        RpcError::new("TypeError", message)
+    }
+
+    /// A protocol violation reported to the peer as a plain `Error`.
+    pub fn protocol(message: impl Into<String>) -> Self {
+        RpcError::Protocol { name: "Error", message: message.into() }
+    }
+
+    /// A protocol violation reported to the peer with a specific JS error class.
+    pub fn protocol_as(name: &'static str, message: impl Into<String>) -> Self {
+        RpcError::Protocol { name, message: message.into() }
+    }
+
+    /// The application-level error, if this is one (`Remote`).
+    pub fn as_js_error(&self) -> Option<&JsError> {
+        match self {
+            RpcError::Remote(e) | RpcError::PeerAborted(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The error's JS class name as it would travel on the wire.
+    pub fn name(&self) -> &str {
+        match self {
+            RpcError::Remote(e) | RpcError::PeerAborted(e) => &e.name,
+            RpcError::Protocol { name, .. } => name,
+            _ => "Error",
+        }
+    }
+
+    /// The error's message without the variant prefix, as it would travel on the wire.
+    pub fn message(&self) -> String {
+        match self {
+            RpcError::Remote(e) | RpcError::PeerAborted(e) => e.message.clone(),
+            RpcError::Protocol { message, .. } => message.clone(),
+            RpcError::Aborted(m)
+            | RpcError::Disconnected(m)
+            | RpcError::Serialization(m)
+            | RpcError::Capability(m)
+            | RpcError::BatchEnded(m) => m.clone(),
+            RpcError::Thrown(v) => format!("{v:?}"),
+            RpcError::Timeout => "timed out".to_owned(),
+        }
+    }
+
+    /// The value this error travels as in a `reject` or `abort` message.
+    pub fn to_wire_value(&self) -> Value {
+        match self {
+            RpcError::Remote(e) => Value::Error(e.clone()),
+            RpcError::Thrown(v) => (**v).clone(),
+            other => Value::Error(Box::new(JsError {
+                name: other.name().to_owned(),
+                message: other.message(),
+                ..JsError::default()
+            })),
+        }
+    }
+
+    /// The error a received `reject` value stands for.
+    pub fn from_wire_value(value: Value) -> Self {
+        match value {
+            Value::Error(e) => RpcError::Remote(e),
+            other => RpcError::Thrown(Box::new(other)),
+        }
+    }
+}
+
+impl From<JsError> for RpcError {
+    fn from(e: JsError) -> Self {
+        RpcError::Remote(Box::new(e))
+    }
+}
+
+impl std::fmt::Display for JsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for JsError {}

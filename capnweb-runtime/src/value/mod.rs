@@ -1,0 +1,148 @@
+//! Application values as Cap'n Web carries them: JSON plus the special values of
+//! protocol.md section 5.3 and capability references.
+//!
+//! [`Value`] is the schema-free representation that the dynamic API hands to and takes from the
+//! application. Typed code converts to and from it through serde ([`to_value`], [`from_value`]).
+
+mod de;
+mod ser;
+mod types;
+
+pub use de::from_value;
+pub use ser::to_value;
+pub use types::{BigInt, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined};
+
+use crate::stub::{Promise, Stub};
+
+/// A JSON object with the key order preserved (JS objects keep insertion order).
+pub type Object = indexmap::IndexMap<String, Value>;
+
+/// One element of a property path: a property name or an array index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PropertyKey {
+    /// A property (or method) name.
+    Name(String),
+    /// An array index.
+    Index(u64),
+}
+
+/// Any value that can travel over Cap'n Web.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// JavaScript `undefined`.
+    #[default]
+    Undefined,
+    /// JSON `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A JavaScript number (a double; NaN and the infinities travel as special forms).
+    Number(f64),
+    /// A JavaScript bigint.
+    BigInt(BigInt),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// A plain object.
+    Object(Object),
+    /// A JavaScript `Date` (possibly invalid).
+    Date(Date),
+    /// A byte buffer (`Uint8Array` or another typed array / `ArrayBuffer`).
+    Bytes(Bytes),
+    /// An `Error` object sent as a value.
+    Error(Box<JsError>),
+    /// A `URL`.
+    Url(String),
+    /// A `Headers` object as its (name, value) pairs.
+    Headers(Vec<(String, String)>),
+    /// A Fetch API `Request`.
+    Request(Box<RequestValue>),
+    /// A Fetch API `Response`.
+    Response(Box<ResponseValue>),
+    /// A capability: a reference to an object that may live on either side.
+    Stub(Stub),
+    /// A promise that is replaced by its resolution before the value reaches the application.
+    Promise(Promise),
+}
+
+impl Value {
+    /// The JavaScript type name of this value, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::BigInt(_) => "bigint",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+            Value::Date(_) => "Date",
+            Value::Bytes(_) => "bytes",
+            Value::Error(_) => "Error",
+            Value::Url(_) => "URL",
+            Value::Headers(_) => "Headers",
+            Value::Request(_) => "Request",
+            Value::Response(_) => "Response",
+            Value::Stub(_) => "stub",
+            Value::Promise(_) => "promise",
+        }
+    }
+
+    /// True if this value or anything inside it is a [`Value::Promise`].
+    pub fn contains_promise(&self) -> bool {
+        match self {
+            Value::Promise(_) => true,
+            Value::Array(items) => items.iter().any(Value::contains_promise),
+            Value::Object(map) => map.values().any(Value::contains_promise),
+            Value::Request(req) => req.init.values().any(Value::contains_promise),
+            Value::Response(resp) => {
+                resp.body.contains_promise() || resp.init.values().any(Value::contains_promise)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    /// Structural equality for data; stubs and promises compare by identity of what they refer to.
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Undefined, Undefined) | (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Number(a), Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (BigInt(a), BigInt(b)) => a == b,
+            (String(a), String(b)) | (Url(a), Url(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Object(a), Object(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y),
+            (Date(a), Date(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (Error(a), Error(b)) => a == b,
+            (Headers(a), Headers(b)) => a == b,
+            (Request(a), Request(b)) => a == b,
+            (Response(a), Response(b)) => a == b,
+            (Stub(a), Stub(b)) => a.same_target(b),
+            (Promise(a), Promise(b)) => a.same_target(b),
+            _ => false,
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self { Value::$variant(v.into()) }
+        }
+    )*};
+}
+value_from!(bool => Bool, f64 => Number, f32 => Number, i32 => Number, u32 => Number,
+    String => String, &str => String, Vec<Value> => Array, Object => Object, BigInt => BigInt,
+    Date => Date, Bytes => Bytes, Stub => Stub, Promise => Promise);
+
+impl From<JsError> for Value {
+    fn from(e: JsError) -> Self {
+        Value::Error(Box::new(e))
+    }
+}

@@ -1,0 +1,89 @@
+//! The wire codec: JSON text <-> messages and expressions (protocol.md sections 4 and 5).
+//!
+//! The codec knows the syntax of every expression form but not the session's tables: reference
+//! forms (`import`, `pipeline`, `export`, `promise`, `remap`, `writable`, `readable`) are handed
+//! to a [`RefDecoder`] when reading and stubs/promises to a [`RefEncoder`] when writing. The
+//! session engine implements both; [`NoRefs`] refuses them (for errors, aborts and plain data).
+
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod json;
+pub(crate) mod message;
+
+use crate::error::RpcError;
+use crate::stub::{Promise, Stub};
+use crate::value::{PropertyKey, Value};
+
+/// A parsed but not yet evaluated JSON tree.
+pub type Json = serde_json::Value;
+
+/// Limits a receiver enforces on what the peer sends (protocol.md section 14).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted message, in UTF-16 code units (as capnweb counts).
+    pub max_message_size: usize,
+    /// Deepest accepted nesting of values (top level is depth 0; depth `max_depth` is refused).
+    pub max_depth: usize,
+    /// Longest accepted bigint text.
+    pub max_bigint_digits: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_message_size: 32 * 1024 * 1024, max_depth: 256, max_bigint_digits: 16384 }
+    }
+}
+
+/// One entry of a `remap` capture list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Capture {
+    /// `["import", id]`: the sender's import (a capability the recipient hosts).
+    Import(i64),
+    /// `["export", id]`: a capability the sender hosts, newly exported.
+    Export(i64),
+}
+
+/// Evaluates the reference forms met while decoding an expression.
+pub(crate) trait RefDecoder {
+    /// `["import", id]`, `["import", id, path]` or `["import", id, path, args]`.
+    fn import(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<Vec<Value>>,
+    ) -> Result<Value, RpcError>;
+    /// `["pipeline", id]`, `["pipeline", id, path]` or `["pipeline", id, path, args]`.
+    fn pipeline(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<Vec<Value>>,
+    ) -> Result<Value, RpcError>;
+    /// `["export", id]`.
+    fn export(&mut self, id: i64) -> Result<Value, RpcError>;
+    /// `["promise", id]`.
+    fn promise(&mut self, id: i64) -> Result<Value, RpcError>;
+    /// `["remap", id, path, captures, instructions]`; the instructions stay unevaluated.
+    fn remap(
+        &mut self,
+        id: i64,
+        path: Vec<PropertyKey>,
+        captures: Vec<Capture>,
+        instructions: Vec<Json>,
+    ) -> Result<Value, RpcError>;
+    /// `["writable", id]`.
+    fn writable(&mut self, id: i64) -> Result<Value, RpcError>;
+    /// `["readable", id]`.
+    fn readable(&mut self, id: i64) -> Result<Value, RpcError>;
+}
+
+/// Writes the reference forms for stubs and promises met while encoding a value.
+pub(crate) trait RefEncoder {
+    /// Appends the expression for a capability (`["import", n]`, `["export", -n]`, ...).
+    fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError>;
+    /// Appends the expression for a promise (`["pipeline", n]`, `["promise", -n]`, ...).
+    fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError>;
+}
+
+/// A [`RefDecoder`]/[`RefEncoder`] for contexts where references are not allowed.
+pub(crate) struct NoRefs;

@@ -1,0 +1,1 @@
+//! Runs the Node peer (tests/node) for the interop suite.
