@@ -70,12 +70,18 @@ impl RpcError {
 
     /// A protocol violation reported to the peer as a plain `Error`.
     pub fn protocol(message: impl Into<String>) -> Self {
-        RpcError::Protocol { name: "Error", message: message.into() }
+        RpcError::Protocol {
+            name: "Error",
+            message: message.into(),
+        }
     }
 
     /// A protocol violation reported to the peer with a specific JS error class.
     pub fn protocol_as(name: &'static str, message: impl Into<String>) -> Self {
-        RpcError::Protocol { name, message: message.into() }
+        RpcError::Protocol {
+            name,
+            message: message.into(),
+        }
     }
 
     /// The application-level error, if this is one (`Remote`).

@@ -1,18 +1,123 @@
 //! The capability reference abstraction every stub and promise is built on.
+//!
+//! A [`Hook`] is "something you can call, read a property of, or wait for". Every operation is
+//! synchronous and returns another hook at once, which is what makes pipelining uniform: a call
+//! on a remote promise becomes a pipelined `push`, a call on a local promise is queued until it
+//! resolves, a call on a local target is delivered immediately.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::RpcError;
+use crate::local_promise::LocalPromise;
+use crate::session::{ImportedCap, RemotePromise};
+use crate::target::{CallFuture, RpcTarget, is_blocked_name};
+use crate::value::{PropertyKey, Value};
+
+/// A future resolving a hook to its value.
+pub(crate) type PullFuture =
+    std::pin::Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send + 'static>>;
 
 /// What a stub or promise points at.
 #[derive(Clone)]
 pub(crate) enum Hook {
-    /// A placeholder until the engine lands.
-    Error(Arc<crate::error::RpcError>),
+    /// A local object.
+    Target(Arc<dyn RpcTarget>),
+    /// A settled capability hosted by the peer of some session.
+    Import(Arc<ImportedCap>),
+    /// A result the peer will send (our `push`, or a `["promise", id]` it introduced).
+    Remote(Arc<RemotePromise>),
+    /// A local computation that has not finished.
+    Local(Arc<LocalPromise>),
+    /// Settled data (which may contain stubs and promises).
+    Value(Arc<Value>),
+    /// A broken reference: every operation fails with this error.
+    Error(Arc<RpcError>),
 }
 
 impl Hook {
+    /// A hook for a settled value; stubs and promises are unwrapped to their own hooks.
+    pub(crate) fn from_value(value: Value) -> Hook {
+        match value {
+            Value::Stub(s) => s.hook,
+            Value::Promise(p) => p.hook,
+            other => Hook::Value(Arc::new(other)),
+        }
+    }
+
+    /// A broken hook.
+    pub(crate) fn error(error: RpcError) -> Hook {
+        Hook::Error(Arc::new(error))
+    }
+
+    /// A hook for the outcome of a call.
+    pub(crate) fn from_result(result: Result<Value, RpcError>) -> Hook {
+        match result {
+            Ok(v) => Hook::from_value(v),
+            Err(e) => Hook::error(e),
+        }
+    }
+
+    /// Calls the method at `path` (an empty path invokes the object itself).
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+        match self {
+            Hook::Target(t) => call_target(t, path, args),
+            Hook::Import(cap) => cap.call(path, args),
+            Hook::Remote(p) => p.call(path, args),
+            Hook::Local(p) => p.call(path, args),
+            Hook::Value(v) => call_in_value(v, path, args),
+            Hook::Error(_) => self.clone(),
+        }
+    }
+
+    /// Reads the property at `path` (an empty path is the object itself).
+    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
+        if path.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Hook::Target(t) => get_from_target(t, path),
+            Hook::Import(cap) => cap.get(path),
+            Hook::Remote(p) => p.get(path),
+            Hook::Local(p) => p.get(path),
+            Hook::Value(v) => get_in_value(v, path),
+            Hook::Error(_) => self.clone(),
+        }
+    }
+
+    /// Waits for the hook to settle and returns its value with every nested promise replaced by
+    /// its resolution. Capabilities resolve to [`Value::Stub`].
+    pub(crate) fn pull(&self) -> PullFuture {
+        match self {
+            Hook::Target(_) | Hook::Import(_) => {
+                let stub = Value::Stub(crate::Stub::from_hook(self.clone()));
+                Box::pin(std::future::ready(Ok(stub)))
+            }
+            Hook::Remote(p) => p.pull(),
+            Hook::Local(p) => p.pull(),
+            Hook::Value(v) => {
+                if v.contains_promise() {
+                    let v = (**v).clone();
+                    Box::pin(substitute(v))
+                } else {
+                    Box::pin(std::future::ready(Ok((**v).clone())))
+                }
+            }
+            Hook::Error(e) => Box::pin(std::future::ready(Err((**e).clone()))),
+        }
+    }
+
+    /// True if both hooks are the same reference.
     pub(crate) fn same_as(&self, other: &Hook) -> bool {
         match (self, other) {
+            (Hook::Target(a), Hook::Target(b)) => std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)),
+            (Hook::Import(a), Hook::Import(b)) => Arc::ptr_eq(a, b),
+            (Hook::Remote(a), Hook::Remote(b)) => Arc::ptr_eq(a, b),
+            (Hook::Local(a), Hook::Local(b)) => Arc::ptr_eq(a, b),
+            (Hook::Value(a), Hook::Value(b)) => Arc::ptr_eq(a, b),
             (Hook::Error(a), Hook::Error(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 }
@@ -20,7 +125,199 @@ impl Hook {
 impl std::fmt::Debug for Hook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Hook::Target(_) => f.write_str("local target"),
+            Hook::Import(cap) => write!(f, "import {}", cap.id()),
+            Hook::Remote(p) => write!(f, "remote promise {}", p.id()),
+            Hook::Local(_) => f.write_str("local promise"),
+            Hook::Value(v) => write!(f, "value {v:?}"),
             Hook::Error(e) => write!(f, "error: {e}"),
         }
     }
+}
+
+/// Runs a target's future the way JavaScript delivers a call: synchronously up to its first
+/// suspension, so calls start in arrival order (E-order). Only a future that actually suspends
+/// gets a task of its own.
+pub(crate) fn deliver(mut fut: CallFuture) -> Hook {
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(result) => Hook::from_result(result),
+        Poll::Pending => {
+            let cell = LocalPromise::new();
+            let settle = cell.clone();
+            spawn_detached(async move {
+                // The first poll above used a no-op waker; polling again here registers the
+                // task's real waker, as the Future contract allows.
+                settle.resolve(Hook::from_result(fut.await));
+            });
+            Hook::Local(cell)
+        }
+    }
+}
+
+/// Spawns a background task on the current tokio runtime. Outside a runtime there is nothing
+/// to drive the future, which is a usage error of the embedding program.
+pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(fut);
+        }
+        Err(_) => {
+            tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
+        }
+    }
+}
+
+fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    if args.iter().any(Value::contains_promise) {
+        // A call waits for its promise arguments, without holding back later calls to the same
+        // target (protocol.md section 11, rule 4).
+        let hook = Hook::Target(target.clone());
+        let path = path.to_vec();
+        let cell = LocalPromise::new();
+        let settle = cell.clone();
+        spawn_detached(async move {
+            let resolved = match substitute_all(args).await {
+                Ok(args) => hook.call(&path, args),
+                Err(e) => Hook::error(e),
+            };
+            settle.resolve(resolved);
+        });
+        return Hook::Local(cell);
+    }
+    match path {
+        [] => deliver(target.clone().invoke(args)),
+        [PropertyKey::Name(name)] if !is_blocked_name(name) => {
+            deliver(target.clone().call(name, args))
+        }
+        [last] => Hook::error(not_a_function(std::slice::from_ref(last))),
+        [parent @ .., last] => {
+            get_from_target(target, parent).call(std::slice::from_ref(last), args)
+        }
+    }
+}
+
+fn get_from_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey]) -> Hook {
+    let Some((first, rest)) = path.split_first() else {
+        return Hook::Target(target.clone());
+    };
+    let first_hook = match first {
+        PropertyKey::Name(name) if !is_blocked_name(name) => deliver(target.clone().get(name)),
+        _ => Hook::Value(Arc::new(Value::Undefined)),
+    };
+    first_hook.get(rest)
+}
+
+/// Where a property path leads inside a settled value.
+enum Walk<'a> {
+    /// To data inside the value.
+    Data(&'a Value),
+    /// Into a stub or promise, with the rest of the path still to follow there.
+    Forward(&'a Hook, &'a [PropertyKey]),
+    /// Through something that has no properties.
+    Missing,
+}
+
+fn walk<'a>(mut value: &'a Value, path: &'a [PropertyKey]) -> Walk<'a> {
+    for (i, key) in path.iter().enumerate() {
+        let next = match (value, key) {
+            (Value::Stub(s), _) => return Walk::Forward(&s.hook, &path[i..]),
+            (Value::Promise(p), _) => return Walk::Forward(&p.hook, &path[i..]),
+            (Value::Object(map), PropertyKey::Name(name)) if !is_blocked_name(name) => {
+                map.get(name.as_str())
+            }
+            (Value::Array(items), PropertyKey::Index(idx)) => {
+                usize::try_from(*idx).ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) => value = v,
+            None => return Walk::Missing,
+        }
+    }
+    match value {
+        Value::Stub(s) => Walk::Forward(&s.hook, &[]),
+        Value::Promise(p) => Walk::Forward(&p.hook, &[]),
+        other => Walk::Data(other),
+    }
+}
+
+fn get_in_value(value: &Arc<Value>, path: &[PropertyKey]) -> Hook {
+    match walk(value, path) {
+        Walk::Data(v) => Hook::Value(Arc::new(v.clone())),
+        Walk::Forward(hook, rest) => hook.get(rest),
+        Walk::Missing => Hook::Value(Arc::new(Value::Undefined)),
+    }
+}
+
+fn call_in_value(value: &Arc<Value>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    match walk(value, path) {
+        Walk::Forward(hook, rest) => hook.call(rest, args),
+        Walk::Data(_) | Walk::Missing => Hook::error(not_a_function(path)),
+    }
+}
+
+/// The TypeError JavaScript gives for calling something that is not a function.
+pub(crate) fn not_a_function(path: &[PropertyKey]) -> RpcError {
+    let joined: Vec<String> = path
+        .iter()
+        .map(|k| match k {
+            PropertyKey::Name(n) => n.clone(),
+            PropertyKey::Index(i) => i.to_string(),
+        })
+        .collect();
+    RpcError::no_such_method(&joined.join("."))
+}
+
+/// Replaces every promise inside `value` by its resolution (protocol.md section 5.5).
+pub(crate) fn substitute(value: Value) -> PullFuture {
+    Box::pin(async move {
+        match value {
+            Value::Promise(p) => p.hook.pull().await,
+            Value::Array(items) => Ok(Value::Array(substitute_all(items).await?)),
+            Value::Object(map) => {
+                let mut out = crate::value::Object::with_capacity(map.len());
+                for (k, v) in map {
+                    let v = if v.contains_promise() {
+                        substitute(v).await?
+                    } else {
+                        v
+                    };
+                    out.insert(k, v);
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Request(mut req) => {
+                let init = std::mem::take(&mut req.init);
+                if let Value::Object(init) = substitute(Value::Object(init)).await? {
+                    req.init = init;
+                }
+                Ok(Value::Request(req))
+            }
+            Value::Response(mut resp) => {
+                let body = std::mem::take(&mut resp.body);
+                resp.body = substitute(body).await?;
+                let init = std::mem::take(&mut resp.init);
+                if let Value::Object(init) = substitute(Value::Object(init)).await? {
+                    resp.init = init;
+                }
+                Ok(Value::Response(resp))
+            }
+            other => Ok(other),
+        }
+    })
+}
+
+/// [`substitute`] over a list, in order.
+pub(crate) async fn substitute_all(items: Vec<Value>) -> Result<Vec<Value>, RpcError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(if item.contains_promise() {
+            substitute(item).await?
+        } else {
+            item
+        });
+    }
+    Ok(out)
 }

@@ -2,13 +2,25 @@
 //!
 //! An independent implementation of the Cap'n Web protocol, wire-compatible with the
 //! `capnweb` 0.12.0 npm package. Not affiliated with Cloudflare.
+//!
+//! - [`Stub`] and [`Promise`] are the schema-free API: call methods by name with serde values,
+//!   pipeline on results that have not arrived, pass capabilities both ways.
+//! - [`RpcTarget`] is what a local object implements to be called over RPC.
+//! - [`Session`] runs the protocol over a [`transport`] (WebSocket or in-memory).
 
 mod error;
 mod hook;
+mod local_promise;
+mod session;
 mod stub;
+mod target;
+pub mod transport;
 pub mod value;
 pub mod wire;
 
 pub use error::RpcError;
-pub use stub::{Promise, Stub};
+pub use session::{Session, SessionOptions, SessionStats};
+pub use stub::{IntoArgs, Promise, Stub};
+pub use target::{CallFuture, RpcTarget};
 pub use value::{Value, from_value, to_value};
+pub use wire::{Limits, deserialize, serialize};

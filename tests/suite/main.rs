@@ -1,3 +1,10 @@
 //! End-to-end suite: interop with the real npm `capnweb` 0.12.0, hostile input, leak checks.
 
+mod api;
+mod engine;
+mod golden;
+mod hostile;
+mod interop_ws;
 mod node;
+mod server;
+mod support;

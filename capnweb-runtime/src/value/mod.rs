@@ -4,8 +4,14 @@
 //! [`Value`] is the schema-free representation that the dynamic API hands to and takes from the
 //! application. Typed code converts to and from it through serde ([`to_value`], [`from_value`]).
 
+mod bigint;
 mod de;
+mod de_access;
 mod ser;
+mod serde_impls;
+mod serde_special;
+#[cfg(test)]
+mod serde_tests;
 mod types;
 
 pub use de::from_value;
@@ -116,7 +122,9 @@ impl PartialEq for Value {
             (BigInt(a), BigInt(b)) => a == b,
             (String(a), String(b)) | (Url(a), Url(b)) => a == b,
             (Array(a), Array(b)) => a == b,
-            (Object(a), Object(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y),
+            (Object(a), Object(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
+            }
             (Date(a), Date(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (Error(a), Error(b)) => a == b,

@@ -6,7 +6,12 @@
 //! session engine implements both; [`NoRefs`] refuses them (for errors, aborts and plain data).
 
 pub(crate) mod decode;
+mod decode_special;
+#[cfg(test)]
+mod decode_tests;
 pub(crate) mod encode;
+#[cfg(test)]
+mod encode_tests;
 pub(crate) mod json;
 pub(crate) mod message;
 
@@ -30,7 +35,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message_size: 32 * 1024 * 1024, max_depth: 256, max_bigint_digits: 16384 }
+        Limits {
+            max_message_size: 32 * 1024 * 1024,
+            max_depth: 256,
+            max_bigint_digits: 16384,
+        }
     }
 }
 
@@ -87,3 +96,23 @@ pub(crate) trait RefEncoder {
 
 /// A [`RefDecoder`]/[`RefEncoder`] for contexts where references are not allowed.
 pub(crate) struct NoRefs;
+
+/// Serializes a plain value to JSON text, like capnweb's exported `serialize()`: the value is
+/// encoded as a top-level expression and capabilities are refused.
+pub fn serialize(value: &Value) -> Result<String, RpcError> {
+    let mut out = String::new();
+    encode::encode_value(value, &mut NoRefs, &mut out)?;
+    Ok(out)
+}
+
+/// Parses JSON text produced by `serialize()` (here or in JS) back into a value, like
+/// capnweb's exported `deserialize()`: default depth and bigint limits, no size limit, and
+/// references refused.
+pub fn deserialize(text: &str) -> Result<Value, RpcError> {
+    let limits = Limits {
+        max_message_size: usize::MAX,
+        ..Limits::default()
+    };
+    let json = json::parse(text, &limits)?;
+    decode::decode_expr(json, 0, &limits, &mut NoRefs)
+}

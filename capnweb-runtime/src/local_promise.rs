@@ -1,0 +1,178 @@
+//! [`LocalPromise`]: a result being computed on this side, with calls queued in order until it
+//! settles.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+
+use crate::error::RpcError;
+use crate::hook::{Hook, PullFuture};
+use crate::value::{PropertyKey, Value};
+
+/// A pipelined operation waiting for the promise to settle.
+enum Op {
+    Call(Vec<PropertyKey>, Vec<Value>),
+    Get(Vec<PropertyKey>),
+}
+
+struct Queued {
+    op: Op,
+    result: Arc<LocalPromise>,
+}
+
+enum State {
+    /// Not settled: operations queue up, pullers wait.
+    Pending {
+        queue: Vec<Queued>,
+        waiters: Vec<oneshot::Sender<()>>,
+    },
+    /// Settled, but queued operations are still being delivered; new ones keep queuing so they
+    /// cannot overtake (E-order).
+    Draining { hook: Hook, queue: Vec<Queued> },
+    /// Settled and drained: operations go straight to the resolution.
+    Resolved(Hook),
+}
+
+/// A promise settled by local code (a running target call, a substitution, a forwarded call).
+pub(crate) struct LocalPromise {
+    state: Mutex<State>,
+}
+
+impl LocalPromise {
+    pub(crate) fn new() -> Arc<LocalPromise> {
+        Arc::new(LocalPromise {
+            state: Mutex::new(State::Pending {
+                queue: Vec::new(),
+                waiters: Vec::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Settles the promise with `hook` (which may itself be another promise) and delivers the
+    /// queued operations in the order they were made. Settling twice keeps the first outcome.
+    pub(crate) fn resolve(&self, hook: Hook) {
+        let (mut queue, waiters) = {
+            let mut st = self.lock();
+            match &mut *st {
+                State::Pending { queue, waiters } => {
+                    let queue = std::mem::take(queue);
+                    let waiters = std::mem::take(waiters);
+                    *st = State::Draining {
+                        hook: hook.clone(),
+                        queue: Vec::new(),
+                    };
+                    (queue, waiters)
+                }
+                _ => return,
+            }
+        };
+        for w in waiters {
+            let _ = w.send(());
+        }
+        loop {
+            for q in queue.drain(..) {
+                let result = match &q.op {
+                    Op::Call(path, args) => hook.call(path, args.clone()),
+                    Op::Get(path) => hook.get(path),
+                };
+                q.result.resolve(result);
+            }
+            let mut st = self.lock();
+            match &mut *st {
+                State::Draining { queue: more, .. } if !more.is_empty() => {
+                    queue = std::mem::take(more);
+                }
+                _ => {
+                    *st = State::Resolved(hook);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn enqueue(&self, op: Op) -> Result<Hook, (Hook, Op)> {
+        let mut st = self.lock();
+        match &mut *st {
+            State::Pending { queue, .. } | State::Draining { queue, .. } => {
+                let result = LocalPromise::new();
+                queue.push(Queued {
+                    op,
+                    result: result.clone(),
+                });
+                Ok(Hook::Local(result))
+            }
+            State::Resolved(hook) => Err((hook.clone(), op)),
+        }
+    }
+
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+        match self.enqueue(Op::Call(path.to_vec(), args)) {
+            Ok(h) => h,
+            Err((hook, Op::Call(path, args))) => hook.call(&path, args),
+            Err((hook, Op::Get(path))) => hook.get(&path),
+        }
+    }
+
+    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
+        match self.enqueue(Op::Get(path.to_vec())) {
+            Ok(h) => h,
+            Err((hook, Op::Get(path))) => hook.get(&path),
+            Err((hook, Op::Call(path, args))) => hook.call(&path, args),
+        }
+    }
+
+    /// The settled hook, if any.
+    pub(crate) fn settled(&self) -> Option<Hook> {
+        match &*self.lock() {
+            State::Pending { .. } => None,
+            State::Draining { hook, .. } | State::Resolved(hook) => Some(hook.clone()),
+        }
+    }
+
+    pub(crate) fn pull(self: &Arc<Self>) -> PullFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            loop {
+                let next = match &mut *this.lock() {
+                    State::Pending { waiters, .. } => {
+                        let (tx, rx) = oneshot::channel();
+                        waiters.push(tx);
+                        Err(rx)
+                    }
+                    State::Draining { hook, .. } | State::Resolved(hook) => Ok(hook.clone()),
+                };
+                match next {
+                    Ok(hook) => return hook.pull().await,
+                    Err(rx) => {
+                        if rx.await.is_err() {
+                            return Err(RpcError::Capability(
+                                "the promise was dropped before it settled".into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Drop for LocalPromise {
+    fn drop(&mut self) {
+        // Operations still queued on a promise nobody will settle must not hang their callers.
+        let state = std::mem::replace(
+            self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
+            State::Resolved(Hook::error(RpcError::Capability(String::new()))),
+        );
+        if let State::Pending { queue, .. } = state {
+            for q in queue {
+                q.result.resolve(Hook::error(RpcError::Capability(
+                    "the promise was dropped before it settled".into(),
+                )));
+            }
+        }
+    }
+}

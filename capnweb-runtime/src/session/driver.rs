@@ -1,0 +1,254 @@
+//! The public [`Session`] handle and the tasks that move messages between the engine and a
+//! transport.
+
+use std::sync::Arc;
+
+use super::{ImportSlot, ImportedCap, SessionInner};
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::stub::Stub;
+use crate::transport::{CloseInfo, MessageReceiver, MessageSender, Transport};
+use crate::wire::{Limits, NoRefs, encode, message};
+
+/// Settings for a session.
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// Limits enforced on what the peer sends.
+    pub limits: Limits,
+}
+
+/// Sizes of a session's tables, including the main objects (import 0 and export 0). A session
+/// with nothing outstanding reports `{ imports: 1, exports: 1 }`, as capnweb's `getStats()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Entries in the import table.
+    pub imports: usize,
+    /// Entries in the export table.
+    pub exports: usize,
+}
+
+/// What the writer does once the session ends.
+pub(crate) struct CloseRequest {
+    /// An `abort` message to send first, when we are the side that aborts.
+    abort_message: Option<String>,
+    info: CloseInfo,
+}
+
+impl CloseRequest {
+    pub(crate) fn new(reason: &RpcError, notify_peer: bool) -> Self {
+        let abort_message = notify_peer.then(|| {
+            let mut text = message::abort_prefix();
+            let wire = RpcError::new(reason.name(), reason.message()).to_wire_value();
+            if encode::encode_value(&wire, &mut NoRefs, &mut text).is_err() {
+                text = message::abort_prefix();
+                text.push_str("null");
+            }
+            text.push(']');
+            text
+        });
+        let code = match reason {
+            RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,
+            _ => 3000,
+        };
+        CloseRequest {
+            abort_message,
+            info: CloseInfo {
+                code,
+                reason: reason.message(),
+            },
+        }
+    }
+}
+
+const SHUTDOWN_REASON: &str = "the session was closed";
+
+/// A Cap'n Web session over one transport. Cheap to clone.
+///
+/// The connection stays open while any clone of the `Session` is alive (or until the peer
+/// disconnects, or [`Session::close`]/[`Session::abort`] is called). Keep it alive as long as you
+/// use stubs obtained from it: once the last clone is dropped the session shuts down and those
+/// stubs fail with a "the session was closed" error.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+    _guard: Arc<ShutdownOnDrop>,
+}
+
+struct ShutdownOnDrop(Arc<SessionInner>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .abort(RpcError::Aborted(SHUTDOWN_REASON.into()), false);
+    }
+}
+
+impl Session {
+    /// Starts a session over `transport`, serving `local_main` as our main object (the peer's
+    /// import 0). Needs a tokio runtime.
+    pub fn new<T: Transport>(transport: T, local_main: Option<Stub>) -> Session {
+        Session::with_options(transport, local_main, SessionOptions::default())
+    }
+
+    /// [`Session::new`] with explicit options.
+    pub fn with_options<T: Transport>(
+        transport: T,
+        local_main: Option<Stub>,
+        options: SessionOptions,
+    ) -> Session {
+        let inner = SessionInner::new(local_main.map(|s| s.hook), options.limits);
+        let (sender, receiver) = transport.split();
+        tokio::spawn(read_loop(inner.clone(), receiver));
+        tokio::spawn(write_loop(inner.clone(), sender));
+        Session {
+            _guard: Arc::new(ShutdownOnDrop(inner.clone())),
+            inner,
+        }
+    }
+
+    /// The peer's main object.
+    pub fn main(&self) -> Stub {
+        let inner = &self.inner;
+        let hook = inner.with_state(|st, _| {
+            if let Some(reason) = &st.broken {
+                return Hook::error(reason.clone());
+            }
+            let slot = st.imports.entry(0).or_insert_with(|| ImportSlot::Cap {
+                weak: std::sync::Weak::new(),
+                refcount: 1,
+            });
+            match slot {
+                ImportSlot::Cap { weak, .. } => match weak.upgrade() {
+                    Some(cap) => Hook::Import(cap),
+                    None => {
+                        let cap = Arc::new(ImportedCap {
+                            session: inner.clone(),
+                            id: 0,
+                        });
+                        *weak = Arc::downgrade(&cap);
+                        Hook::Import(cap)
+                    }
+                },
+                ImportSlot::Promise { .. } => {
+                    Hook::error(RpcError::protocol("import 0 is a promise"))
+                }
+            }
+        });
+        Stub::from_hook(hook)
+    }
+
+    /// Current table sizes (for leak checks).
+    pub fn stats(&self) -> SessionStats {
+        self.inner.stats()
+    }
+
+    /// Aborts the session: the peer gets `["abort", Error(reason)]` and close code 3000, and
+    /// every pending call on both sides fails.
+    pub fn abort(&self, reason: impl Into<String>) {
+        self.inner.abort(RpcError::Aborted(reason.into()), true);
+    }
+
+    /// Shuts the session down normally (close code 1000, no `abort` message).
+    pub fn close(&self) {
+        self.inner
+            .abort(RpcError::Aborted(SHUTDOWN_REASON.into()), false);
+    }
+
+    /// Why the session ended, if it has.
+    pub fn broken_reason(&self) -> Option<RpcError> {
+        self.inner.with_state(|st, _| st.broken.clone())
+    }
+
+    /// Waits until the session ends and returns why.
+    pub async fn closed(&self) -> RpcError {
+        let mut rx = self.inner.ended.subscribe();
+        loop {
+            if let Some(reason) = rx.borrow_and_update().clone() {
+                return reason;
+            }
+            if rx.changed().await.is_err() {
+                return RpcError::Aborted(SHUTDOWN_REASON.into());
+            }
+        }
+    }
+
+    /// Registers `callback` to run (once, in registration order) when the session ends. Runs at
+    /// once if it already has. Returns an id for [`Session::remove_on_broken`].
+    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> u64 {
+        let mut callback = Some(callback);
+        let (id, already) = self.inner.with_state(|st, _| {
+            st.next_callback_id += 1;
+            let id = st.next_callback_id;
+            match &st.broken {
+                Some(reason) => (id, Some(reason.clone())),
+                None => {
+                    if let Some(cb) = callback.take() {
+                        st.on_broken.push((id, Box::new(cb)));
+                    }
+                    (id, None)
+                }
+            }
+        });
+        if let (Some(reason), Some(cb)) = (already, callback) {
+            cb(&reason);
+        }
+        id
+    }
+
+    /// Unregisters a callback added with [`Session::on_broken`].
+    pub fn remove_on_broken(&self, id: u64) {
+        self.inner
+            .with_state(|st, _| st.on_broken.retain(|(i, _)| *i != id));
+    }
+}
+
+async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R) {
+    let mut ended = inner.ended.subscribe();
+    loop {
+        if ended.borrow_and_update().is_some() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            _ = ended.changed() => return,
+            next = receiver.recv() => match next {
+                Some(Ok(text)) => inner.handle_text(&text),
+                Some(Err(e)) => return inner.abort(e, false),
+                None => return inner.abort(RpcError::Disconnected("the peer closed the connection".into()), false),
+            },
+        }
+    }
+}
+
+async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, mut sender: S) {
+    loop {
+        inner.wake_writer.notified().await;
+        let (batch, close) = inner.take_outgoing();
+        if !batch.is_empty() {
+            if let Err(e) = sender.send(batch).await {
+                // The peer may already have told us why it left (an `abort` still queued on our
+                // receiving side): give the reader a moment to report that reason first.
+                let mut ended = inner.ended.subscribe();
+                let reader_reported = ended.wait_for(Option::is_some);
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
+                inner.abort(e, false);
+                return;
+            }
+        }
+        if let Some(close) = close {
+            if let Some(abort) = close.abort_message {
+                let _ = sender.send(vec![abort]).await;
+            }
+            sender.close(close.info).await;
+            return;
+        }
+    }
+}
+
+impl SessionInner {
+    /// Everything the writer should send now, and whether to close afterwards.
+    fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
+        self.with_state(|st, _| (std::mem::take(&mut st.outbox), st.close.take()))
+    }
+}

@@ -1,0 +1,99 @@
+//! Work collected under the session lock and carried out after it is released.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::SessionInner;
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::local_promise::LocalPromise;
+use crate::value::{PropertyKey, Value};
+
+/// A call or property read on a local hook, made once the lock is released.
+pub(crate) enum Delivery {
+    Call {
+        hook: Hook,
+        path: Vec<PropertyKey>,
+        args: Vec<Value>,
+        result: Arc<LocalPromise>,
+    },
+    Get {
+        hook: Hook,
+        path: Vec<PropertyKey>,
+        result: Arc<LocalPromise>,
+    },
+}
+
+/// Side effects of a locked section, run in this order: drops, deliveries, settlements,
+/// wake-ups, broken-callbacks.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// Hooks removed from the tables; dropping them may run user `Drop` code.
+    pub(crate) drops: Vec<Hook>,
+    /// Calls to deliver, in arrival order (E-order).
+    pub(crate) deliveries: Vec<Delivery>,
+    /// Exports to settle and report to the peer (`resolve`/`reject`).
+    pub(crate) settlements: Vec<(i64, Hook)>,
+    /// Local waiters to wake.
+    pub(crate) wakers: Vec<oneshot::Sender<()>>,
+    /// Callbacks to run because the session broke, with the reason.
+    pub(crate) broken: Option<(RpcError, Vec<Box<dyn FnOnce(&RpcError) + Send>>)>,
+}
+
+impl Effects {
+    /// Defers a call on `hook`, returning the promise for its result.
+    pub(crate) fn defer_call(
+        &mut self,
+        hook: Hook,
+        path: Vec<PropertyKey>,
+        args: Vec<Value>,
+    ) -> Hook {
+        let result = LocalPromise::new();
+        self.deliveries.push(Delivery::Call {
+            hook,
+            path,
+            args,
+            result: result.clone(),
+        });
+        Hook::Local(result)
+    }
+
+    /// Defers a property read on `hook`, returning the promise for its value.
+    pub(crate) fn defer_get(&mut self, hook: Hook, path: Vec<PropertyKey>) -> Hook {
+        let result = LocalPromise::new();
+        self.deliveries.push(Delivery::Get {
+            hook,
+            path,
+            result: result.clone(),
+        });
+        Hook::Local(result)
+    }
+
+    pub(crate) fn run(self, session: &SessionInner) {
+        drop(self.drops);
+        for d in self.deliveries {
+            match d {
+                Delivery::Call {
+                    hook,
+                    path,
+                    args,
+                    result,
+                } => result.resolve(hook.call(&path, args)),
+                Delivery::Get { hook, path, result } => result.resolve(hook.get(&path)),
+            }
+        }
+        for (id, hook) in self.settlements {
+            session.start_settlement(id, hook);
+        }
+        for w in self.wakers {
+            let _ = w.send(());
+        }
+        if let Some((reason, callbacks)) = self.broken {
+            for cb in callbacks {
+                cb(&reason);
+            }
+            session.ended.send_replace(Some(reason));
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The session engine: import/export tables, IDs, refcounts and the message loop
+//! (protocol.md sections 3, 4, 6, 7, 8, 11, 12).
+//!
+//! One [`SessionInner`] per connection holds the tables behind a mutex. Stubs lock it briefly to
+//! send a message; the reader task locks it to apply a received one. Nothing that can run user
+//! code happens under the lock: deliveries, drops and settlements are collected as [`Effects`]
+//! and run after it is released, in order.
+
+mod driver;
+mod effects;
+mod imports;
+mod incoming;
+mod outgoing;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use tokio::sync::{Notify, watch};
+
+pub(crate) use effects::Effects;
+pub(crate) use imports::{ImportedCap, RemotePromise};
+
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::wire::Limits;
+
+pub use driver::{Session, SessionOptions, SessionStats};
+
+/// An entry of the export table: something we host for the peer.
+pub(crate) struct ExportEntry {
+    pub(crate) hook: Hook,
+    /// References the peer holds; the entry goes when it releases them all.
+    pub(crate) refcount: u64,
+    /// Whether the peer asked for (or, for `["promise", id]` exports, will get) a settlement.
+    pub(crate) pulled: bool,
+}
+
+/// An entry of the import table: something the peer hosts for us.
+pub(crate) enum ImportSlot {
+    /// A settled capability and the number of times the peer introduced it.
+    Cap {
+        weak: Weak<ImportedCap>,
+        refcount: u64,
+    },
+    /// A result the peer will settle.
+    Promise { weak: Weak<RemotePromise> },
+}
+
+/// A local handle to an import was dropped; the session sends the `release` when it next holds
+/// its lock. `ptr` identifies the exact handle, in case the ID was re-introduced meanwhile.
+pub(crate) struct DroppedImport {
+    pub(crate) id: i64,
+    pub(crate) ptr: usize,
+}
+
+/// The mutable state of a session.
+pub(crate) struct State {
+    pub(crate) exports: HashMap<i64, ExportEntry>,
+    pub(crate) imports: HashMap<i64, ImportSlot>,
+    /// The last positive ID we took for a push (shared with stream and pipe).
+    pub(crate) last_push_id: i64,
+    /// The last negative ID we gave an export.
+    pub(crate) last_export_id: i64,
+    /// How many push/stream/pipe messages the peer has sent: its next one is export this + 1.
+    pub(crate) peer_push_count: i64,
+    /// Messages waiting for the writer.
+    pub(crate) outbox: Vec<String>,
+    /// Why the session ended, once it has.
+    pub(crate) broken: Option<RpcError>,
+    /// Whether an `abort` message and a 3000 close should go out when the writer drains.
+    pub(crate) close: Option<driver::CloseRequest>,
+    pub(crate) on_broken: Vec<(u64, Box<dyn FnOnce(&RpcError) + Send>)>,
+    pub(crate) next_callback_id: u64,
+}
+
+/// A session: the tables and the channel to the writer.
+pub(crate) struct SessionInner {
+    state: Mutex<State>,
+    /// Dropped import handles, queued without taking `state` (a drop may happen anywhere).
+    dropped: Mutex<Vec<DroppedImport>>,
+    /// Wakes the writer task: messages are waiting, or the session ended.
+    pub(crate) wake_writer: Notify,
+    /// Holds the reason once the session has ended.
+    pub(crate) ended: watch::Sender<Option<RpcError>>,
+    pub(crate) limits: Limits,
+    this: Weak<SessionInner>,
+}
+
+impl SessionInner {
+    pub(crate) fn new(main: Option<Hook>, limits: Limits) -> Arc<SessionInner> {
+        Arc::new_cyclic(|this| {
+            let main = main.unwrap_or_else(|| {
+                Hook::error(RpcError::Capability(
+                    "This connection has no main object.".into(),
+                ))
+            });
+            let mut exports = HashMap::new();
+            exports.insert(
+                0,
+                ExportEntry {
+                    hook: main,
+                    refcount: 1,
+                    pulled: false,
+                },
+            );
+            // Import 0 is the peer's main object; its handle is made on demand and never released.
+            let mut imports = HashMap::new();
+            imports.insert(
+                0,
+                ImportSlot::Cap {
+                    weak: Weak::new(),
+                    refcount: 1,
+                },
+            );
+            SessionInner {
+                state: Mutex::new(State {
+                    exports,
+                    imports,
+                    last_push_id: 0,
+                    last_export_id: 0,
+                    peer_push_count: 0,
+                    outbox: Vec::new(),
+                    broken: None,
+                    close: None,
+                    on_broken: Vec::new(),
+                    next_callback_id: 0,
+                }),
+                dropped: Mutex::new(Vec::new()),
+                wake_writer: Notify::new(),
+                ended: watch::Sender::new(None),
+                limits,
+                this: this.clone(),
+            }
+        })
+    }
+
+    /// A strong reference to this session (it is always alive while `&self` is).
+    pub(crate) fn arc(&self) -> Arc<SessionInner> {
+        self.this
+            .upgrade()
+            .expect("a session method ran on a session being destroyed")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the tables locked, then (unlocked) the effects it collected.
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let result = {
+            let mut st = self.lock();
+            self.apply_dropped(&mut st);
+            let result = f(&mut st, &mut fx);
+            self.apply_dropped(&mut st);
+            if !st.outbox.is_empty() || st.close.is_some() {
+                self.wake_writer.notify_one();
+            }
+            result
+        };
+        fx.run(self);
+        result
+    }
+
+    /// Queues the release of a dropped import handle.
+    pub(crate) fn queue_drop(&self, dropped: DroppedImport) {
+        self.dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(dropped);
+        self.wake_writer.notify_one();
+    }
+
+    /// Sends `release` for every dropped import handle that still owns its table entry.
+    fn apply_dropped(&self, st: &mut State) {
+        let dropped = {
+            let mut queue = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *queue)
+        };
+        for DroppedImport { id, ptr } in dropped {
+            let count = match st.imports.get(&id) {
+                Some(ImportSlot::Cap { weak, refcount }) if weak.as_ptr() as usize == ptr => {
+                    *refcount
+                }
+                Some(ImportSlot::Promise { weak }) if weak.as_ptr() as usize == ptr => 1,
+                _ => continue,
+            };
+            st.imports.remove(&id);
+            if st.broken.is_none() {
+                st.outbox
+                    .push(crate::wire::message::release_text(id, count));
+            }
+        }
+    }
+
+    /// Table sizes, after applying pending releases.
+    pub(crate) fn stats(&self) -> SessionStats {
+        self.with_state(|st, _| SessionStats {
+            imports: st.imports.len(),
+            exports: st.exports.len(),
+        })
+    }
+}

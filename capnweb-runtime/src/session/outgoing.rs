@@ -1,0 +1,270 @@
+//! What we send: pushes (calls and property reads), settlements of our exports, and the
+//! encoding of stubs and promises inside outgoing values.
+
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::imports::{RemotePromise, broken_hook};
+use super::{Effects, ExportEntry, ImportSlot, SessionInner, State};
+use crate::error::RpcError;
+use crate::hook::{Hook, spawn_detached};
+use crate::stub::{Promise, Stub};
+use crate::value::{PropertyKey, Value};
+use crate::wire::{NoRefs, RefEncoder, encode, json, message};
+
+impl State {
+    /// Sends `["push", ["pipeline", target, path, args?]]` and returns the promise for its result.
+    pub(crate) fn send_push(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        target: i64,
+        path: &[PropertyKey],
+        args: Option<Vec<Value>>,
+    ) -> Hook {
+        if let Some(reason) = &self.broken {
+            return broken_hook(reason);
+        }
+        let mut text = String::with_capacity(64);
+        text.push_str("[\"push\",[\"pipeline\",");
+        text.push_str(itoa(target).as_str());
+        text.push(',');
+        write_path(path, &mut text);
+        if let Some(args) = &args {
+            text.push(',');
+            let mark = self.last_export_id;
+            let mut enc = SessionEncoder {
+                st: self,
+                fx,
+                session,
+            };
+            if let Err(e) = encode::encode_args(args, &mut enc, &mut text) {
+                self.unexport_since(mark, fx);
+                return Hook::error(e);
+            }
+        }
+        text.push_str("]]");
+        self.last_push_id += 1;
+        let id = self.last_push_id;
+        let promise = RemotePromise::new(session.clone(), id, false);
+        self.imports.insert(
+            id,
+            ImportSlot::Promise {
+                weak: Arc::downgrade(&promise),
+            },
+        );
+        self.outbox.push(text);
+        Hook::Remote(promise)
+    }
+
+    /// Adds an export with a fresh negative ID (capnweb never reuses IDs, and a JS importer
+    /// would leak a reference if we re-exported one).
+    pub(crate) fn export(&mut self, hook: Hook, pulled: bool) -> i64 {
+        self.last_export_id -= 1;
+        let id = self.last_export_id;
+        self.exports.insert(
+            id,
+            ExportEntry {
+                hook,
+                refcount: 1,
+                pulled,
+            },
+        );
+        id
+    }
+
+    /// Undoes the exports made by a message that failed to encode.
+    fn unexport_since(&mut self, mark: i64, fx: &mut Effects) {
+        let undone = self.last_export_id..mark;
+        for id in undone.clone() {
+            if let Some(entry) = self.exports.remove(&id) {
+                fx.drops.push(entry.hook);
+            }
+        }
+        fx.settlements.retain(|(id, _)| !undone.contains(id));
+    }
+
+    /// Encodes the settlement of export `id` (a `resolve` or `reject` message).
+    fn settlement_text(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        id: i64,
+        result: Result<Value, RpcError>,
+    ) -> String {
+        let value = match result {
+            Ok(value) => value,
+            Err(e) => return reject_text(id, &e),
+        };
+        let mark = self.last_export_id;
+        let mut text = message::resolve_prefix(id);
+        let mut enc = SessionEncoder {
+            st: self,
+            fx,
+            session,
+        };
+        match encode::encode_value(&value, &mut enc, &mut text) {
+            Ok(()) => {
+                text.push(']');
+                text
+            }
+            Err(e) => {
+                // capnweb rejects with the serialization error instead (section 12.2).
+                self.unexport_since(mark, fx);
+                reject_text(id, &e)
+            }
+        }
+    }
+}
+
+fn reject_text(id: i64, error: &RpcError) -> String {
+    let mut text = message::reject_prefix(id);
+    let start = text.len();
+    if encode::encode_value(&error.to_wire_value(), &mut NoRefs, &mut text).is_err() {
+        // A thrown value that cannot travel without stubs: send its description instead.
+        text.truncate(start);
+        let plain = RpcError::new(error.name(), error.message()).to_wire_value();
+        let _ = encode::encode_value(&plain, &mut NoRefs, &mut text);
+    }
+    text.push(']');
+    text
+}
+
+impl SessionInner {
+    /// Waits for export `id` to settle and sends its `resolve` or `reject`. Settles without a
+    /// task when the value is already there.
+    pub(crate) fn start_settlement(&self, id: i64, hook: Hook) {
+        let mut fut = hook.pull();
+        drop(hook);
+        let mut cx = Context::from_waker(Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => self.send_settlement(id, result),
+            Poll::Pending => {
+                let session = self.arc();
+                spawn_detached(async move {
+                    let result = fut.await;
+                    session.send_settlement(id, result);
+                });
+            }
+        }
+    }
+
+    fn send_settlement(&self, id: i64, result: Result<Value, RpcError>) {
+        let session = self.arc();
+        self.with_state(|st, fx| {
+            // Released meanwhile (or the session ended): nobody is waiting for it.
+            if st.broken.is_some() || !st.exports.contains_key(&id) {
+                return;
+            }
+            let text = st.settlement_text(&session, fx, id, result);
+            st.outbox.push(text);
+        });
+    }
+}
+
+/// Writes stubs and promises found in outgoing values as reference expressions, exporting
+/// local objects as it goes.
+pub(crate) struct SessionEncoder<'a> {
+    pub(crate) st: &'a mut State,
+    pub(crate) fx: &'a mut Effects,
+    pub(crate) session: &'a Arc<SessionInner>,
+}
+
+impl SessionEncoder<'_> {
+    fn is_ours(&self, session: &Arc<SessionInner>) -> bool {
+        Arc::ptr_eq(session, self.session)
+    }
+
+    fn encode_hook(
+        &mut self,
+        hook: &Hook,
+        as_promise: bool,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        match hook {
+            Hook::Import(cap) if self.is_ours(&cap.session) => {
+                write_ref(out, "import", cap.id);
+                Ok(())
+            }
+            Hook::Remote(p) if self.is_ours(&p.session) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    write_ref(out, "pipeline", p.id);
+                    Ok(())
+                }
+            },
+            Hook::Local(p) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    self.export_new(hook, as_promise, out);
+                    Ok(())
+                }
+            },
+            Hook::Value(v) if as_promise => encode::encode_value(v, self, out),
+            Hook::Remote(p) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    self.export_new(hook, as_promise, out);
+                    Ok(())
+                }
+            },
+            Hook::Error(_) => {
+                self.export_new(hook, as_promise, out);
+                Ok(())
+            }
+            Hook::Target(_) | Hook::Import(_) | Hook::Value(_) => {
+                self.export_new(hook, false, out);
+                Ok(())
+            }
+        }
+    }
+
+    /// `["export", -n]` for a capability, or `["promise", -n]` (settled later, unasked) for a
+    /// promise.
+    fn export_new(&mut self, hook: &Hook, as_promise: bool, out: &mut String) {
+        let id = self.st.export(hook.clone(), as_promise);
+        if as_promise {
+            self.fx.settlements.push((id, hook.clone()));
+            write_ref(out, "promise", id);
+        } else {
+            write_ref(out, "export", id);
+        }
+    }
+}
+
+impl RefEncoder for SessionEncoder<'_> {
+    fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError> {
+        self.encode_hook(&stub.hook, false, out)
+    }
+
+    fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError> {
+        self.encode_hook(&promise.hook, true, out)
+    }
+}
+
+fn write_ref(out: &mut String, tag: &str, id: i64) {
+    out.push_str("[\"");
+    out.push_str(tag);
+    out.push_str("\",");
+    out.push_str(itoa(id).as_str());
+    out.push(']');
+}
+
+/// Writes a property path as a plain JSON array of names and indexes.
+pub(crate) fn write_path(path: &[PropertyKey], out: &mut String) {
+    out.push('[');
+    for (i, key) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match key {
+            PropertyKey::Name(name) => json::write_string(name, out),
+            PropertyKey::Index(idx) => out.push_str(&idx.to_string()),
+        }
+    }
+    out.push(']');
+}
+
+fn itoa(n: i64) -> String {
+    n.to_string()
+}

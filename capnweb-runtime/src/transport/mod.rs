@@ -1,0 +1,53 @@
+//! Transports: how a session's messages travel. Bring your own by implementing [`Transport`].
+
+pub mod memory;
+pub mod websocket;
+
+use std::future::Future;
+
+use crate::error::RpcError;
+
+/// How a transport should close.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// WebSocket close code: 3000 for an abort (as capnweb), 1000 for a normal shutdown.
+    pub code: u16,
+    /// Close reason (at most 123 UTF-8 bytes for WebSocket).
+    pub reason: String,
+}
+
+/// A bidirectional message channel that can be split into a sending and a receiving half.
+pub trait Transport: Send + 'static {
+    /// The sending half.
+    type Sender: MessageSender;
+    /// The receiving half.
+    type Receiver: MessageReceiver;
+    /// Splits the transport so reading and writing can proceed independently.
+    fn split(self) -> (Self::Sender, Self::Receiver);
+}
+
+/// The sending half of a transport.
+pub trait MessageSender: Send + 'static {
+    /// Sends `messages` in order, one per frame, with a single flush at the end.
+    fn send(&mut self, messages: Vec<String>) -> impl Future<Output = Result<(), RpcError>> + Send;
+    /// Closes the connection.
+    fn close(&mut self, info: CloseInfo) -> impl Future<Output = ()> + Send;
+}
+
+/// The receiving half of a transport.
+pub trait MessageReceiver: Send + 'static {
+    /// The next message; `None` once the peer closed cleanly.
+    fn recv(&mut self) -> impl Future<Output = Option<Result<String, RpcError>>> + Send;
+}
+
+/// Cuts a close reason to `max` UTF-8 bytes on a character boundary.
+pub(crate) fn truncate_reason(reason: &str, max: usize) -> String {
+    if reason.len() <= max {
+        return reason.to_owned();
+    }
+    let mut end = max;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}

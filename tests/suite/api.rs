@@ -1,0 +1,311 @@
+//! The shared test API (see tests/node/api.mjs for the same API in JavaScript), implemented on
+//! the dynamic `RpcTarget` layer: the server the Node client scenarios run against.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use capnweb_runtime::value::{Date, Object};
+use capnweb_runtime::{
+    CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value, to_value,
+};
+use serde::de::DeserializeOwned;
+
+/// How many times tracked objects (counters) with each key were dropped.
+static DROPS: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+
+fn drops() -> std::sync::MutexGuard<'static, HashMap<String, u32>> {
+    DROPS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// How many times a counter made with `key` has been dropped.
+pub fn drop_count(key: &str) -> u32 {
+    drops().get(key).copied().unwrap_or(0)
+}
+
+fn arg<T: DeserializeOwned>(args: &[Value], i: usize) -> Result<T, RpcError> {
+    from_value(args.get(i).cloned().unwrap_or(Value::Undefined))
+}
+
+fn stub_arg(args: &[Value], i: usize) -> Result<Stub, RpcError> {
+    match args.get(i) {
+        Some(Value::Stub(s)) => Ok(s.clone()),
+        other => Err(RpcError::type_error(format!(
+            "argument {i} must be a capability, got {other:?}"
+        ))),
+    }
+}
+
+fn ready(result: Result<Value, RpcError>) -> CallFuture {
+    Box::pin(std::future::ready(result))
+}
+
+fn ok<T: serde::Serialize>(v: T) -> Result<Value, RpcError> {
+    to_value(&v)
+}
+
+/// The main object of the test API. One per session.
+pub struct TestApi {
+    /// The session serving this object, for `stats()`.
+    pub session: Arc<OnceLock<Session>>,
+    recorded: Mutex<Vec<Value>>,
+    held: Mutex<Option<Stub>>,
+}
+
+impl TestApi {
+    /// A fresh main object; fill `session` once the session exists.
+    pub fn new() -> (TestApi, Arc<OnceLock<Session>>) {
+        let session = Arc::new(OnceLock::new());
+        (
+            TestApi {
+                session: session.clone(),
+                recorded: Mutex::default(),
+                held: Mutex::default(),
+            },
+            session,
+        )
+    }
+}
+
+impl RpcTarget for TestApi {
+    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+        match method {
+            "add" => ready((|| {
+                Ok(Value::Number(arg::<f64>(&args, 0)? + arg::<f64>(&args, 1)?))
+            })()),
+            "ping" => ready(ok("pong")),
+            "echo" => ready(Ok(args.into_iter().next().unwrap_or(Value::Undefined))),
+            "users" => ready(Ok(Value::Stub(Stub::new(Users)))),
+            "listUserIds" => ready(ok([1, 2, 3])),
+            "describeUser" => Box::pin(async move {
+                let user = stub_arg(&args, 0)?;
+                let name: String = user.get("name").typed().await?;
+                let email: String = user.get("email").typed().await?;
+                ok(format!("{name} <{email}>"))
+            }),
+            "makeMultiplier" => ready((|| {
+                let n: f64 = arg(&args, 0)?;
+                Ok(Value::Stub(Stub::from_fn(move |args| {
+                    let x = arg::<f64>(&args, 0);
+                    async move { Ok(Value::Number(x? * n)) }
+                })))
+            })()),
+            "callbackSum" => Box::pin(async move {
+                let f = stub_arg(&args, 0)?;
+                let n: u32 = arg(&args, 1)?;
+                let mut sum = 0.0;
+                for i in 1..=n {
+                    sum += f.invoke((i,)).typed::<f64>().await?;
+                }
+                ok(sum)
+            }),
+            "useListener" => Box::pin(async move {
+                let listener = stub_arg(&args, 0)?;
+                let n: u32 = arg(&args, 1)?;
+                let mut acks = Vec::new();
+                for i in 1..=n {
+                    let event = serde_json::json!({"seq": i, "text": format!("event {i}")});
+                    acks.push(listener.call("onEvent", (event,)).await?);
+                }
+                acks.push(listener.call("done", (n,)).await?);
+                Ok(Value::Array(acks))
+            }),
+            "notify" => ready((|| {
+                let f = stub_arg(&args, 0)?;
+                let n: u32 = arg(&args, 1)?;
+                for i in 1..=n {
+                    // Fire and forget: dropping the promise releases it without a pull.
+                    drop(f.invoke((i,)));
+                }
+                ok(n)
+            })()),
+            "fail" => ready(Err(
+                match arg::<String>(&args, 0).unwrap_or_default().as_str() {
+                    "not-found" => RpcError::new("NotFoundError", "the thing was not found")
+                        .with_property("code", "E_NOT_FOUND"),
+                    "type" => RpcError::type_error("wrong type, as requested"),
+                    "range" => RpcError::new("RangeError", "out of range, as requested"),
+                    "string" => RpcError::Thrown(Box::new(Value::String("a thrown string".into()))),
+                    other => RpcError::new("Error", format!("unknown failure kind: {other}")),
+                },
+            )),
+            "failLater" => Box::pin(async move {
+                let ms: u64 = arg(&args, 0)?;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Err(RpcError::new("Error", format!("failed after {ms} ms")))
+            }),
+            "makeCounter" => ready((|| {
+                let key: String = arg(&args, 0)?;
+                let start: f64 = arg::<Option<f64>>(&args, 1)?.unwrap_or(0.0);
+                Ok(Value::Stub(Stub::new(Counter {
+                    key,
+                    value: Mutex::new(start),
+                })))
+            })()),
+            "disposeCount" => ready((|| ok(drop_count(&arg::<String>(&args, 0)?)))()),
+            "delay" => Box::pin(async move {
+                let ms: u64 = arg(&args, 0)?;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(args.into_iter().nth(1).unwrap_or(Value::Undefined))
+            }),
+            "record" => {
+                let mut list = self.recorded.lock().unwrap();
+                list.push(args.into_iter().next().unwrap_or(Value::Undefined));
+                ready(ok(list.len()))
+            }
+            "recorded" => ready(Ok(Value::Array(self.recorded.lock().unwrap().clone()))),
+            "holdCallback" => ready((|| {
+                *self.held.lock().unwrap() = Some(stub_arg(&args, 0)?);
+                ok(true)
+            })()),
+            "callHeld" => Box::pin(async move {
+                let held = self.held.lock().unwrap().clone();
+                let held = held.ok_or_else(|| RpcError::new("Error", "no callback is held"))?;
+                held.invoke(args).await
+            }),
+            "dropHeld" => ready({
+                let held = self.held.lock().unwrap().take();
+                drop(held);
+                ok(true)
+            }),
+            "hang" => Box::pin(std::future::pending()),
+            "stats" => ready(match self.session.get() {
+                Some(session) => {
+                    let stats = session.stats();
+                    let mut map = Object::new();
+                    map.insert("imports".into(), Value::Number(stats.imports as f64));
+                    map.insert("exports".into(), Value::Number(stats.exports as f64));
+                    Ok(Value::Object(map))
+                }
+                None => Err(RpcError::new("Error", "no session")),
+            }),
+            "callbackAndReturn" => ready(stub_arg(&args, 0).map(Value::Stub)),
+            other => ready(Err(RpcError::no_such_method(other))),
+        }
+    }
+}
+
+struct Users;
+
+const PEOPLE: [(u32, &str, &str, &str, f64, &[&str], &[u32]); 3] = [
+    (
+        1,
+        "Ada Lovelace",
+        "ada@example.com",
+        "First programmer",
+        1579089600000.0,
+        &["math", "engines"],
+        &[2, 3],
+    ),
+    (
+        2,
+        "Alan Turing",
+        "alan@example.com",
+        "Codebreaker",
+        1600000000000.0,
+        &["logic"],
+        &[1],
+    ),
+    (
+        3,
+        "Grace Hopper",
+        "grace@example.com",
+        "Compiler pioneer",
+        1670607900000.0,
+        &["cobol", "navy"],
+        &[1, 2],
+    ),
+];
+
+impl RpcTarget for Users {
+    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+        match method {
+            "get" => ready((|| {
+                let id: f64 = arg(&args, 0)?;
+                match PEOPLE.iter().position(|p| f64::from(p.0) == id) {
+                    Some(i) => Ok(Value::Stub(Stub::new(User(i)))),
+                    None => Err(
+                        RpcError::new("NotFoundError", format!("no user with id {id}"))
+                            .with_property("code", "E_NOT_FOUND"),
+                    ),
+                }
+            })()),
+            "find" => ready((|| {
+                let name: String = arg(&args, 0)?;
+                Ok(match PEOPLE.iter().position(|p| p.1 == name) {
+                    Some(i) => Value::Stub(Stub::new(User(i))),
+                    None => Value::Null,
+                })
+            })()),
+            other => ready(Err(RpcError::no_such_method(other))),
+        }
+    }
+}
+
+struct User(usize);
+
+impl RpcTarget for User {
+    fn call(self: Arc<Self>, method: &str, _args: Vec<Value>) -> CallFuture {
+        let p = &PEOPLE[self.0];
+        match method {
+            "profile" => ready((|| {
+                let mut map = Object::new();
+                map.insert("id".into(), Value::Number(f64::from(p.0)));
+                map.insert("bio".into(), Value::String(p.3.into()));
+                map.insert("joined".into(), Value::Date(Date(Some(p.4))));
+                map.insert("tags".into(), to_value(p.5)?);
+                Ok(Value::Object(map))
+            })()),
+            "friendIds" => ready(ok(p.6)),
+            other => ready(Err(RpcError::no_such_method(other))),
+        }
+    }
+
+    fn get(self: Arc<Self>, property: &str) -> CallFuture {
+        let p = &PEOPLE[self.0];
+        ready(match property {
+            "name" => Ok(Value::String(p.1.into())),
+            "email" => Ok(Value::String(p.2.into())),
+            // The JS User keeps `secret` as an instance field, which capnweb refuses to expose.
+            "secret" => Err(RpcError::type_error(INSTANCE_PROPERTY_ERROR)),
+            _ => Ok(Value::Undefined),
+        })
+    }
+}
+
+const INSTANCE_PROPERTY_ERROR: &str = "Attempted to access property 'secret', which is an instance property of the RpcTarget. To avoid leaking private internals, instance properties cannot be accessed over RPC. If you want to make this property available over RPC, define it as a method or getter on the class, instead of an instance property.";
+
+struct Counter {
+    key: String,
+    value: Mutex<f64>,
+}
+
+impl RpcTarget for Counter {
+    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+        match method {
+            "increment" => ready((|| {
+                let by: Option<f64> = arg(&args, 0)?;
+                let mut v = self.value.lock().unwrap();
+                *v += by.unwrap_or(1.0);
+                Ok(Value::Number(*v))
+            })()),
+            other => ready(Err(RpcError::no_such_method(other))),
+        }
+    }
+
+    fn get(self: Arc<Self>, property: &str) -> CallFuture {
+        ready(Ok(match property {
+            "value" => Value::Number(*self.value.lock().unwrap()),
+            _ => Value::Undefined,
+        }))
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        *drops().entry(self.key.clone()).or_default() += 1;
+    }
+}
