@@ -190,34 +190,45 @@ impl RpcTarget for TestApi {
 
 struct Users;
 
-const PEOPLE: [(u32, &str, &str, &str, f64, &[&str], &[u32]); 3] = [
-    (
-        1,
-        "Ada Lovelace",
-        "ada@example.com",
-        "First programmer",
-        1579089600000.0,
-        &["math", "engines"],
-        &[2, 3],
-    ),
-    (
-        2,
-        "Alan Turing",
-        "alan@example.com",
-        "Codebreaker",
-        1600000000000.0,
-        &["logic"],
-        &[1],
-    ),
-    (
-        3,
-        "Grace Hopper",
-        "grace@example.com",
-        "Compiler pioneer",
-        1670607900000.0,
-        &["cobol", "navy"],
-        &[1, 2],
-    ),
+/// One of the three users of the test API.
+struct Person {
+    id: u32,
+    name: &'static str,
+    email: &'static str,
+    bio: &'static str,
+    joined: f64,
+    tags: &'static [&'static str],
+    friends: &'static [u32],
+}
+
+const PEOPLE: [Person; 3] = [
+    Person {
+        id: 1,
+        name: "Ada Lovelace",
+        email: "ada@example.com",
+        bio: "First programmer",
+        joined: 1579089600000.0,
+        tags: &["math", "engines"],
+        friends: &[2, 3],
+    },
+    Person {
+        id: 2,
+        name: "Alan Turing",
+        email: "alan@example.com",
+        bio: "Codebreaker",
+        joined: 1600000000000.0,
+        tags: &["logic"],
+        friends: &[1],
+    },
+    Person {
+        id: 3,
+        name: "Grace Hopper",
+        email: "grace@example.com",
+        bio: "Compiler pioneer",
+        joined: 1670607900000.0,
+        tags: &["cobol", "navy"],
+        friends: &[1, 2],
+    },
 ];
 
 impl RpcTarget for Users {
@@ -225,7 +236,7 @@ impl RpcTarget for Users {
         match method {
             "get" => ready((|| {
                 let id: f64 = arg(&args, 0)?;
-                match PEOPLE.iter().position(|p| f64::from(p.0) == id) {
+                match PEOPLE.iter().position(|p| f64::from(p.id) == id) {
                     Some(i) => Ok(Value::Stub(Stub::new(User(i)))),
                     None => Err(
                         RpcError::new("NotFoundError", format!("no user with id {id}"))
@@ -235,7 +246,7 @@ impl RpcTarget for Users {
             })()),
             "find" => ready((|| {
                 let name: String = arg(&args, 0)?;
-                Ok(match PEOPLE.iter().position(|p| p.1 == name) {
+                Ok(match PEOPLE.iter().position(|p| p.name == name) {
                     Some(i) => Value::Stub(Stub::new(User(i))),
                     None => Value::Null,
                 })
@@ -253,13 +264,13 @@ impl RpcTarget for User {
         match method {
             "profile" => ready((|| {
                 let mut map = Object::new();
-                map.insert("id".into(), Value::Number(f64::from(p.0)));
-                map.insert("bio".into(), Value::String(p.3.into()));
-                map.insert("joined".into(), Value::Date(Date(Some(p.4))));
-                map.insert("tags".into(), to_value(p.5)?);
+                map.insert("id".into(), Value::Number(f64::from(p.id)));
+                map.insert("bio".into(), Value::String(p.bio.into()));
+                map.insert("joined".into(), Value::Date(Date(Some(p.joined))));
+                map.insert("tags".into(), to_value(p.tags)?);
                 Ok(Value::Object(map))
             })()),
-            "friendIds" => ready(ok(p.6)),
+            "friendIds" => ready(ok(p.friends)),
             other => ready(Err(RpcError::no_such_method(other))),
         }
     }
@@ -267,8 +278,8 @@ impl RpcTarget for User {
     fn get(self: Arc<Self>, property: &str) -> CallFuture {
         let p = &PEOPLE[self.0];
         ready(match property {
-            "name" => Ok(Value::String(p.1.into())),
-            "email" => Ok(Value::String(p.2.into())),
+            "name" => Ok(Value::String(p.name.into())),
+            "email" => Ok(Value::String(p.email.into())),
             // The JS User keeps `secret` as an instance field, which capnweb refuses to expose.
             "secret" => Err(RpcError::type_error(INSTANCE_PROPERTY_ERROR)),
             _ => Ok(Value::Undefined),

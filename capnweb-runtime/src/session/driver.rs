@@ -224,17 +224,16 @@ async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, mut sender: S) {
     loop {
         inner.wake_writer.notified().await;
         let (batch, close) = inner.take_outgoing();
-        if !batch.is_empty() {
-            if let Err(e) = sender.send(batch).await {
-                // The peer may already have told us why it left (an `abort` still queued on our
-                // receiving side): give the reader a moment to report that reason first.
-                let mut ended = inner.ended.subscribe();
-                let reader_reported = ended.wait_for(Option::is_some);
-                let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
-                inner.abort(e, false);
-                return;
-            }
+        if !batch.is_empty()
+            && let Err(e) = sender.send(batch).await
+        {
+            // The peer may already have told us why it left (an `abort` still queued on our
+            // receiving side): give the reader a moment to report that reason first.
+            let mut ended = inner.ended.subscribe();
+            let reader_reported = ended.wait_for(Option::is_some);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
+            inner.abort(e, false);
+            return;
         }
         if let Some(close) = close {
             if let Some(abort) = close.abort_message {

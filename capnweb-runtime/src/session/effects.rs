@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::SessionInner;
+use super::{BrokenCallback, SessionInner};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
@@ -38,7 +38,7 @@ pub(crate) struct Effects {
     /// Local waiters to wake.
     pub(crate) wakers: Vec<oneshot::Sender<()>>,
     /// Callbacks to run because the session broke, with the reason.
-    pub(crate) broken: Option<(RpcError, Vec<Box<dyn FnOnce(&RpcError) + Send>>)>,
+    pub(crate) broken: Option<(RpcError, Vec<BrokenCallback>)>,
 }
 
 impl Effects {

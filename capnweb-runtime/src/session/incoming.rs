@@ -59,10 +59,10 @@ impl SessionInner {
             }
             st.broken = Some(reason.clone());
             for (_, slot) in st.imports.drain() {
-                if let ImportSlot::Promise { weak } = slot {
-                    if let Some(p) = weak.upgrade() {
-                        fx.wakers.extend(p.settle(Hook::error(reason.clone())));
-                    }
+                if let ImportSlot::Promise { weak } = slot
+                    && let Some(p) = weak.upgrade()
+                {
+                    fx.wakers.extend(p.settle(Hook::error(reason.clone())));
                 }
             }
             fx.drops.extend(st.exports.drain().map(|(_, e)| e.hook));
@@ -129,10 +129,10 @@ impl State {
                     )));
                 }
                 entry.refcount -= count;
-                if entry.refcount == 0 {
-                    if let Some(entry) = self.exports.remove(&id) {
-                        fx.drops.push(entry.hook);
-                    }
+                if entry.refcount == 0
+                    && let Some(entry) = self.exports.remove(&id)
+                {
+                    fx.drops.push(entry.hook);
                 }
             }
             Message::Stream(_) | Message::Pipe => {

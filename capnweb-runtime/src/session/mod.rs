@@ -26,6 +26,9 @@ use crate::wire::Limits;
 
 pub use driver::{Session, SessionOptions, SessionStats};
 
+/// A callback registered with `Session::on_broken`.
+pub(crate) type BrokenCallback = Box<dyn FnOnce(&RpcError) + Send>;
+
 /// An entry of the export table: something we host for the peer.
 pub(crate) struct ExportEntry {
     pub(crate) hook: Hook,
@@ -69,7 +72,7 @@ pub(crate) struct State {
     pub(crate) broken: Option<RpcError>,
     /// Whether an `abort` message and a 3000 close should go out when the writer drains.
     pub(crate) close: Option<driver::CloseRequest>,
-    pub(crate) on_broken: Vec<(u64, Box<dyn FnOnce(&RpcError) + Send>)>,
+    pub(crate) on_broken: Vec<(u64, BrokenCallback)>,
     pub(crate) next_callback_id: u64,
 }
 
