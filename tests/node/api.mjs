@@ -326,6 +326,15 @@ export class TestApi extends RpcTarget {
     return cb.dup();
   }
 
+  /**
+   * Returns `{cb}`: the capability nested in an object. A JS client cannot await
+   * its own object returned bare ("Tried to resolve a non-promise stub."), but it
+   * can await it nested; the E-order demonstration (eorder.mjs) relies on that.
+   */
+  wrapCallback(cb) {
+    return { cb: cb.dup() };
+  }
+
   // --- errors ------------------------------------------------------------
 
   /**

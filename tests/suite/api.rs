@@ -183,6 +183,11 @@ impl RpcTarget for TestApi {
                 None => Err(RpcError::new("Error", "no session")),
             }),
             "callbackAndReturn" => ready(stub_arg(&args, 0).map(Value::Stub)),
+            "wrapCallback" => ready(stub_arg(&args, 0).map(|cb| {
+                let mut map = Object::new();
+                map.insert("cb".into(), Value::Stub(cb));
+                Value::Object(map)
+            })),
             other => ready(Err(RpcError::no_such_method(other))),
         }
     }

@@ -22,7 +22,7 @@ async fn typescript_client_against_rust_server() {
 
 /// The peer's own view of its tables, from the API's `stats()` (capnweb delivers a call before
 /// it adds the call's export entry, so an idle session reports only the main objects).
-async fn assert_peer_clean(api: &Stub) {
+pub async fn assert_peer_clean(api: &Stub) {
     let mut last = Value::Undefined;
     for _ in 0..300 {
         last = api.call("stats", ()).await.unwrap();

@@ -2,6 +2,8 @@
 
 mod api;
 mod engine;
+mod eorder;
+mod gate;
 mod golden;
 mod hostile;
 mod interop_ws;

@@ -1,6 +1,7 @@
 //! Handles to what the peer hosts: settled capabilities ([`ImportedCap`]) and results still to
 //! come ([`RemotePromise`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
@@ -59,6 +60,9 @@ pub(crate) struct RemotePromise {
     pub(crate) session: Arc<SessionInner>,
     pub(crate) id: i64,
     pub(crate) state: Mutex<RemoteState>,
+    /// Whether calls were pipelined through the peer on this promise (then a resolution on our
+    /// own side needs an embargo; see `embargo.rs`).
+    pipelined: AtomicBool,
 }
 
 impl RemotePromise {
@@ -70,6 +74,7 @@ impl RemotePromise {
                 pulled,
                 waiters: Vec::new(),
             }),
+            pipelined: AtomicBool::new(false),
         })
     }
 
@@ -95,7 +100,10 @@ impl RemotePromise {
             // Lock order: session state, then promise state.
             let resolved = self.settled();
             match resolved {
-                None => Ok(st.send_push(session, fx, self.id, path, args)),
+                None => {
+                    self.pipelined.store(true, Ordering::Relaxed);
+                    Ok(st.send_push(session, fx, self.id, path, args))
+                }
                 Some(hook) => Err((hook, args)),
             }
         });
@@ -145,6 +153,11 @@ impl RemotePromise {
                 }
             }
         })
+    }
+
+    /// Whether calls were pipelined through the peer on this promise.
+    pub(crate) fn was_pipelined(&self) -> bool {
+        self.pipelined.load(Ordering::Relaxed)
     }
 
     /// Settles the promise with `hook`; returns the waiters to wake.

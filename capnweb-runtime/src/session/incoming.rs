@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::imports::{ImportedCap, RemotePromise};
-use super::{Effects, ExportEntry, ImportSlot, SessionInner, State, driver::CloseRequest};
+use super::{Effects, ExportEntry, ImportSlot, SessionInner, State, driver::CloseRequest, embargo};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
@@ -106,7 +106,7 @@ impl State {
                     &limits,
                     &mut SessionDecoder::new(self, fx, session),
                 )?;
-                self.settle_import(id, Hook::from_value(value), fx);
+                self.settle_import(session, id, Hook::from_value(value), fx);
             }
             Message::Reject(id, expr) => {
                 let value = decode::decode_expr(
@@ -115,7 +115,12 @@ impl State {
                     &limits,
                     &mut SessionDecoder::new(self, fx, session),
                 )?;
-                self.settle_import(id, Hook::error(RpcError::from_wire_value(value)), fx);
+                self.settle_import(
+                    session,
+                    id,
+                    Hook::error(RpcError::from_wire_value(value)),
+                    fx,
+                );
             }
             Message::Release(id, count) => {
                 let entry = self
@@ -193,11 +198,26 @@ impl State {
     /// Settles our import `id` and releases it, as the JS importer does right after a
     /// `resolve`/`reject`. A settlement for an import we no longer hold is evaluated (so stubs in
     /// it are released) and discarded.
-    fn settle_import(&mut self, id: i64, hook: Hook, fx: &mut Effects) {
+    fn settle_import(
+        &mut self,
+        session: &Arc<SessionInner>,
+        id: i64,
+        hook: Hook,
+        fx: &mut Effects,
+    ) {
         match self.imports.get(&id) {
             Some(ImportSlot::Promise { weak }) => {
                 match weak.upgrade() {
-                    Some(p) => fx.wakers.extend(p.settle(hook)),
+                    Some(p) => {
+                        // The probe (if any) is pipelined on `id`, so it goes out before the
+                        // release below.
+                        let hook = if p.was_pipelined() {
+                            self.embargo_if_needed(session, fx, id, hook)
+                        } else {
+                            hook
+                        };
+                        fx.wakers.extend(p.settle(hook));
+                    }
                     None => fx.drops.push(hook),
                 }
                 self.imports.remove(&id);
@@ -246,6 +266,10 @@ impl<'a> SessionDecoder<'a> {
         };
         Ok(match (path, args) {
             (Some(path), Some(args)) => self.fx.defer_call(hook, path, args),
+            // Our own embargo probe, forwarded back to us: answered here, never by the target.
+            (Some(path), None) if embargo::is_probe(&path) => {
+                Hook::Value(Arc::new(Value::Undefined))
+            }
             (Some(path), None) if !path.is_empty() => self.fx.defer_get(hook, path),
             _ => hook,
         })

@@ -8,6 +8,7 @@
 
 mod driver;
 mod effects;
+mod embargo;
 mod imports;
 mod incoming;
 mod outgoing;
