@@ -19,7 +19,7 @@ pub mod value;
 pub mod wire;
 
 pub use error::RpcError;
-pub use session::{Session, SessionOptions, SessionStats};
+pub use session::{OnBroken, Session, SessionOptions, SessionStats};
 pub use stub::{IntoArgs, Promise, Stub};
 pub use target::{CallFuture, RpcTarget};
 pub use value::{Value, from_value, to_value};

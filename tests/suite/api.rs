@@ -26,6 +26,26 @@ pub fn drop_count(key: &str) -> u32 {
     drops().get(key).copied().unwrap_or(0)
 }
 
+/// How many counters with each key were created.
+static CREATED: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+
+/// How many counters were created with `key` (a call cut off by a disconnect creates none).
+pub fn created_count(key: &str) -> u32 {
+    let created = CREATED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    created.get(key).copied().unwrap_or(0)
+}
+
+fn note_created(key: &str) {
+    let mut created = CREATED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    *created.entry(key.to_owned()).or_default() += 1;
+}
+
 fn arg<T: DeserializeOwned>(args: &[Value], i: usize) -> Result<T, RpcError> {
     from_value(args.get(i).cloned().unwrap_or(Value::Undefined))
 }
@@ -140,6 +160,7 @@ impl RpcTarget for TestApi {
             "makeCounter" => ready((|| {
                 let key: String = arg(&args, 0)?;
                 let start: f64 = arg::<Option<f64>>(&args, 1)?.unwrap_or(0.0);
+                note_created(&key);
                 Ok(Value::Stub(Stub::new(Counter {
                     key,
                     value: Mutex::new(start),

@@ -7,6 +7,7 @@ mod gate;
 mod golden;
 mod hostile;
 mod interop_ws;
+mod lifetimes;
 mod node;
 mod server;
 mod support;

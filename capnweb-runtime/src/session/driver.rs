@@ -172,9 +172,11 @@ impl Session {
         }
     }
 
-    /// Registers `callback` to run (once, in registration order) when the session ends. Runs at
-    /// once if it already has. Returns an id for [`Session::remove_on_broken`].
-    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> u64 {
+    /// Registers `callback` to run (once, in registration order) when the session ends, with
+    /// the reason. Runs at once if it already has. Dropping the returned handle unregisters the
+    /// callback (unlike capnweb, where `onRpcBroken` callbacks stay registered forever); call
+    /// [`OnBroken::keep`] to leave it registered for the session's lifetime.
+    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
         let mut callback = Some(callback);
         let (id, already) = self.inner.with_state(|st, _| {
             st.next_callback_id += 1;
@@ -192,13 +194,32 @@ impl Session {
         if let (Some(reason), Some(cb)) = (already, callback) {
             cb(&reason);
         }
-        id
+        OnBroken {
+            session: Arc::downgrade(&self.inner),
+            id: Some(id),
+        }
     }
+}
 
-    /// Unregisters a callback added with [`Session::on_broken`].
-    pub fn remove_on_broken(&self, id: u64) {
-        self.inner
-            .with_state(|st, _| st.on_broken.retain(|(i, _)| *i != id));
+/// A registered [`Session::on_broken`] callback; dropping it unregisters the callback.
+#[must_use = "the callback is unregistered as soon as this handle is dropped; use .keep() to keep it"]
+pub struct OnBroken {
+    session: std::sync::Weak<SessionInner>,
+    id: Option<u64>,
+}
+
+impl OnBroken {
+    /// Leaves the callback registered until the session ends.
+    pub fn keep(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for OnBroken {
+    fn drop(&mut self) {
+        if let (Some(id), Some(session)) = (self.id, self.session.upgrade()) {
+            session.with_state(|st, _| st.on_broken.retain(|(i, _)| *i != id));
+        }
     }
 }
 

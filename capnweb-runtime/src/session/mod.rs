@@ -25,7 +25,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::wire::Limits;
 
-pub use driver::{Session, SessionOptions, SessionStats};
+pub use driver::{OnBroken, Session, SessionOptions, SessionStats};
 
 /// A callback registered with `Session::on_broken`.
 pub(crate) type BrokenCallback = Box<dyn FnOnce(&RpcError) + Send>;
