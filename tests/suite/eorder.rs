@@ -64,8 +64,7 @@ async fn embargo_keeps_order(client: &Session, gate: &Gate) -> Vec<String> {
     first.await.unwrap();
     resolving.await.unwrap();
     drop((api, p));
-    let seen = recorder.seen.lock().unwrap().clone();
-    seen
+    recorder.seen.lock().unwrap().clone()
 }
 
 #[tokio::test]
@@ -132,8 +131,7 @@ async fn nested_embargo_keeps_order(client: &Session, gate: &Gate) -> Vec<String
     first.await.unwrap();
     drop(resolving.await.unwrap());
     drop((api, p));
-    let seen = recorder.seen.lock().unwrap().clone();
-    seen
+    recorder.seen.lock().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
