@@ -185,3 +185,40 @@ async fn typescript_reorders_where_we_keep_order() {
     drop(api);
     assert_no_leaks(&[&client]).await;
 }
+
+/// `record(delay(30, "first"))` then `record("second")`: the call with a promise argument waits
+/// for it; the later plain call is not held back (capnweb's rule, protocol.md section 11.4).
+async fn promise_argument_waits_alone(api: &Stub) {
+    let delayed = api.call("delay", (30, "first (argument was a promise)"));
+    let a = api.call("record", vec![Value::Promise(delayed)]);
+    let b = api.call("record", ("second (plain argument)",));
+    let (a, b): (f64, f64) = (a.typed().await.unwrap(), b.typed().await.unwrap());
+    assert_eq!((a, b), (2.0, 1.0), "the plain call ran first");
+    let recorded: Vec<String> = api.call("recorded", ()).typed().await.unwrap();
+    assert_eq!(
+        recorded,
+        ["second (plain argument)", "first (argument was a promise)"]
+    );
+}
+
+#[tokio::test]
+async fn promise_arguments_delay_only_their_call() {
+    let (client, server) = crate::support::memory_pair();
+    let api = client.main();
+    promise_argument_waits_alone(&api).await;
+    drop(api);
+    assert_no_leaks(&[&client, &server]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promise_arguments_delay_only_their_call_against_typescript() {
+    let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
+    let client = capnweb_runtime::transport::websocket::connect(&server.ws_url(), None)
+        .await
+        .unwrap();
+    let api = client.main();
+    promise_argument_waits_alone(&api).await;
+    crate::interop_ws::assert_peer_clean(&api).await;
+    drop(api);
+    assert_no_leaks(&[&client]).await;
+}
