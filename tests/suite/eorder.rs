@@ -222,3 +222,48 @@ async fn promise_arguments_delay_only_their_call_against_typescript() {
     drop(api);
     assert_no_leaks(&[&client]).await;
 }
+
+#[tokio::test]
+async fn embargo_covers_a_capability_on_a_third_connection() {
+    // Client C talks to S1 (gated return path) and S2 (which hosts the counter).
+    let (a1, b1) = memory::pair();
+    let (api1, slot1) = TestApi::new();
+    let s1 = Session::new(b1, Some(Stub::new(api1)));
+    let _ = slot1.set(s1.clone());
+    let gate = Gate::new(r#"["resolve",1,"#);
+    let c1 = Session::new(
+        Gated {
+            inner: a1,
+            gate: gate.clone(),
+        },
+        None,
+    );
+    let (c2, s2) = crate::support::memory_pair();
+    let (one, two) = (c1.main(), c2.main());
+
+    let counter = two
+        .call("makeCounter", ("eorder-third-party", 0))
+        .as_stub()
+        .resolve()
+        .await
+        .unwrap();
+    // S1 hands our proxy of S2's counter back: the promise resolves to a capability on C2.
+    let p = one
+        .call("callbackAndReturn", vec![Value::Stub(counter.clone())])
+        .as_stub();
+    let mut resolving = Box::pin(p.resolve());
+    assert!(resolving.as_mut().now_or_never().is_none());
+    let first = p.call("increment", (1,)); // travels C -> S1 -> C -> S2
+    gate.triggered().await;
+    let second = p.call("increment", (10,)); // would go C -> S2 directly
+    gate.release();
+    let (first, second): (f64, f64) = (first.typed().await.unwrap(), second.typed().await.unwrap());
+    assert_eq!(
+        (first, second),
+        (1.0, 11.0),
+        "the pipelined increment reached the counter first"
+    );
+    drop(resolving.await.unwrap());
+    drop((one, two, p, counter));
+    assert_no_leaks(&[&c1, &s1, &c2, &s2]).await;
+}
