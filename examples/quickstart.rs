@@ -1,47 +1,61 @@
-//! Quickstart: a Cap'n Web server and client in one process, talking over a real WebSocket on
-//! 127.0.0.1. Run with `cargo run --example quickstart`.
+//! Quickstart: a typed Cap'n Web server and client in one process, talking over a real
+//! WebSocket on 127.0.0.1. Run with `cargo run --example quickstart`.
 //!
-//! The server exposes a small calculator; the client makes plain calls, a pipelined chain (one
-//! round trip), and passes a callback the server calls back.
-
-use std::sync::Arc;
+//! The server is a small calculator described by a trait. The client makes plain calls, a
+//! pipelined chain (one round trip), and passes a callback that the server calls back.
 
 use capnweb_runtime::transport::websocket;
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Stub, Value, from_value, to_value};
+use capnweb_runtime::{RpcError, rpc_interface, rpc_target};
 use tokio::net::TcpListener;
 
-/// The server's main object.
-struct Calculator;
+/// What the server offers. Wire names are camelCase (`countdown`, `greet`), so a TypeScript
+/// client calls this server exactly like a TypeScript one.
+#[rpc_interface]
+pub trait Calculator {
+    /// `a + b`.
+    async fn add(&self, a: f64, b: f64) -> f64;
+    /// A greeting.
+    async fn greet(&self, name: String) -> String;
+    /// Calls `listener.tick(n)` for n = from..=1, then says so.
+    async fn countdown(&self, from: u32, listener: ListenerClient) -> Result<String, RpcError>;
+}
 
-impl RpcTarget for Calculator {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
-        match method {
-            "add" => Box::pin(async move {
-                let (a, b): (f64, f64) = from_value(Value::Array(args))?;
-                println!("[server] add({a}, {b})");
-                to_value(&(a + b))
-            }),
-            "greet" => Box::pin(async move {
-                let (name,): (String,) = from_value(Value::Array(args))?;
-                println!("[server] greet({name:?})");
-                to_value(&format!("Hello, {name}!"))
-            }),
-            "countdown" => Box::pin(async move {
-                // Calls the client's callback once per number: capabilities travel both ways.
-                let mut args = args.into_iter();
-                let Some(Value::Stub(callback)) = args.next() else {
-                    return Err(RpcError::type_error(
-                        "countdown(callback, from) needs a callback",
-                    ));
-                };
-                let from: u32 = from_value(args.next().unwrap_or_default())?;
-                for n in (1..=from).rev() {
-                    callback.invoke((n,)).await?;
-                }
-                to_value(&"liftoff")
-            }),
-            other => Box::pin(std::future::ready(Err(RpcError::no_such_method(other)))),
+/// A callback object: the client implements it and passes it to the server.
+#[rpc_interface]
+pub trait Listener {
+    /// One tick of the countdown.
+    async fn tick(&self, n: u32);
+}
+
+struct Server;
+
+#[rpc_target]
+impl Calculator for Server {
+    async fn add(&self, a: f64, b: f64) -> f64 {
+        println!("[server] add({a}, {b})");
+        a + b
+    }
+
+    async fn greet(&self, name: String) -> String {
+        println!("[server] greet({name:?})");
+        format!("Hello, {name}!")
+    }
+
+    async fn countdown(&self, from: u32, listener: ListenerClient) -> Result<String, RpcError> {
+        for n in (1..=from).rev() {
+            // A call back into the client, over the same connection.
+            listener.tick(n).await?;
         }
+        Ok("liftoff".into())
+    }
+}
+
+struct Printer;
+
+#[rpc_target]
+impl Listener for Printer {
+    async fn tick(&self, n: u32) {
+        println!("[client] tick {n}");
     }
 }
 
@@ -49,42 +63,26 @@ impl RpcTarget for Calculator {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("ws://{}/", listener.local_addr()?);
-    tokio::spawn(websocket::serve(listener, || Stub::new(Calculator)));
+    // Every connection gets a fresh `Server` as its main object.
+    tokio::spawn(websocket::serve(listener, || {
+        CalculatorClient::new(Server).into()
+    }));
     println!("[server] listening on {url}");
 
     let session = websocket::connect(&url, None).await?;
-    let api = session.main();
+    let api = CalculatorClient::from(session.main());
 
-    let sum: f64 = api.call("add", (2, 3)).typed().await?;
-    println!("[client] add(2, 3) = {sum}");
+    println!("[client] add(2, 3) = {}", api.add(2, 3).await?);
 
-    // Pipelining: the inner calls' results are used before they arrive; one round trip in all.
-    let nested = api.call(
-        "add",
-        vec![
-            Value::Promise(api.call("add", (1, 2))),
-            Value::Promise(api.call("add", (3, 4))),
-        ],
-    );
-    println!(
-        "[client] add(add(1, 2), add(3, 4)) = {}",
-        nested.typed::<f64>().await?
-    );
+    // Pipelining: the inner calls' results are passed on before they arrive; the three calls
+    // cost one round trip.
+    let total = api.add(api.add(1, 2), api.add(3, 4));
+    println!("[client] add(add(1, 2), add(3, 4)) = {}", total.await?);
 
-    let greeting: String = api.call("greet", ("Ada",)).typed().await?;
-    println!("[client] {greeting}");
+    println!("[client] {}", api.greet("Ada").await?);
 
-    let callback = Stub::from_fn(|args| async move {
-        println!(
-            "[client] callback called with {:?}",
-            args.first().cloned().unwrap_or_default()
-        );
-        Ok(Value::Undefined)
-    });
-    let done: String = api
-        .call("countdown", vec![Value::Stub(callback), 3.into()])
-        .typed()
-        .await?;
+    // A callback: a local object becomes a capability the server can call.
+    let done = api.countdown(3, ListenerClient::new(Printer)).await?;
     println!("[client] countdown finished: {done}");
 
     let stats = session.stats();

@@ -8,19 +8,30 @@
 //! - [`RpcTarget`] is what a local object implements to be called over RPC.
 //! - [`Session`] runs the protocol over a [`transport`] (WebSocket or in-memory).
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+pub mod batch;
 mod error;
 mod hook;
+#[cfg(feature = "http")]
+pub mod http;
 mod local_promise;
 mod session;
 mod stub;
 mod target;
 pub mod transport;
+mod typed;
 pub mod value;
 pub mod wire;
 
+pub use capnweb_macros::{rpc_interface, rpc_target};
 pub use error::RpcError;
+#[cfg(feature = "http")]
+pub use http::serve;
 pub use session::{OnBroken, Session, SessionOptions, SessionStats};
 pub use stub::{IntoArgs, Promise, Stub};
 pub use target::{CallFuture, RpcTarget};
+pub use typed::{RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
 pub use value::{Value, from_value, to_value};
 pub use wire::{Limits, deserialize, serialize};

@@ -6,6 +6,7 @@
 //! code happens under the lock: deliveries, drops and settlements are collected as [`Effects`]
 //! and run after it is released, in order.
 
+mod batch;
 mod driver;
 mod effects;
 mod embargo;
@@ -86,6 +87,9 @@ pub(crate) struct SessionInner {
     pub(crate) wake_writer: Notify,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
+    /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
+    /// answers once this is 0 (see batch.rs).
+    pub(crate) settling: watch::Sender<usize>,
     pub(crate) limits: Limits,
     this: Weak<SessionInner>,
 }
@@ -132,6 +136,7 @@ impl SessionInner {
                 dropped: Mutex::new(Vec::new()),
                 wake_writer: Notify::new(),
                 ended: watch::Sender::new(None),
+                settling: watch::Sender::new(0),
                 limits,
                 this: this.clone(),
             }

@@ -134,6 +134,7 @@ impl SessionInner {
     /// Waits for export `id` to settle and sends its `resolve` or `reject`. Settles without a
     /// task when the value is already there.
     pub(crate) fn start_settlement(&self, id: i64, hook: Hook) {
+        let settling = self.settling_guard();
         let mut fut = hook.pull();
         drop(hook);
         let mut cx = Context::from_waker(Waker::noop());
@@ -144,6 +145,7 @@ impl SessionInner {
                 spawn_detached(async move {
                     let result = fut.await;
                     session.send_settlement(id, result);
+                    drop(settling);
                 });
             }
         }

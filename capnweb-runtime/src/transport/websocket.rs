@@ -158,6 +158,22 @@ pub async fn accept(
     ))
 }
 
+/// Starts a session on a connection whose WebSocket handshake an HTTP server has already
+/// completed (an upgraded hyper connection, say): from here on `io` carries WebSocket frames.
+pub async fn accept_upgraded<S>(io: S, local_main: Option<Stub>, options: SessionOptions) -> Session
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = ws_config(&options);
+    let ws = WebSocketStream::from_raw_socket(
+        io,
+        tokio_tungstenite::tungstenite::protocol::Role::Server,
+        Some(config),
+    )
+    .await;
+    Session::with_options(WebSocketTransport::new(ws), local_main, options)
+}
+
 /// Serves every connection on `listener` with a fresh session whose main object comes from
 /// `make_main`, until the listener fails. Each session lives until its peer disconnects; a
 /// session that fails never affects the others.

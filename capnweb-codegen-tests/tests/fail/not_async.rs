@@ -1,0 +1,6 @@
+#[capnweb::rpc_interface]
+trait Api {
+    fn get(&self, id: u32) -> String;
+}
+
+fn main() {}

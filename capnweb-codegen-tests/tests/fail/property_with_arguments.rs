@@ -1,0 +1,7 @@
+#[capnweb::rpc_interface]
+trait Api {
+    #[rpc(property)]
+    async fn name(&self, lang: String) -> String;
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[capnweb::rpc_target]
+struct Server;
+
+fn main() {}

@@ -1,0 +1,171 @@
+//! The HTTP batch client: POSTs a batch to a URL with hyper's connection-pooling client.
+
+use std::time::Duration;
+
+use ::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use ::http::{Request, Uri};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::batch::BatchSession;
+use crate::error::RpcError;
+use crate::session::SessionOptions;
+
+/// Makes HTTP batches that POST to one URL (plain `http://`). Cheap to clone; clones share a
+/// connection pool, so consecutive batches reuse a connection.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), capnweb_runtime::RpcError> {
+/// use capnweb_runtime::http::BatchClient;
+///
+/// let client = BatchClient::new("http://127.0.0.1:8080/rpc")?
+///     .header("authorization", "Bearer t")?;
+/// let batch = client.session();
+/// let sum: f64 = batch.main().call("add", (2, 3)).typed().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BatchClient {
+    uri: Uri,
+    headers: HeaderMap,
+    options: SessionOptions,
+    timeout: Option<Duration>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl BatchClient {
+    /// A client for the batch endpoint at `url`. Only `http://` URLs are supported (there is no
+    /// TLS here); for anything else carry the request yourself with [`BatchSession::new`].
+    pub fn new(url: &str) -> Result<BatchClient, RpcError> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| RpcError::Disconnected(format!("invalid batch URL {url:?}: {e}")))?;
+        if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+            return Err(RpcError::Disconnected(format!(
+                "unsupported batch URL {url:?}: expected http://host[:port]/path (no TLS support; \
+                 use BatchSession::new with your own HTTP client)"
+            )));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Ok(BatchClient {
+            uri,
+            headers: HeaderMap::new(),
+            options: SessionOptions::default(),
+            timeout: None,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// Adds a header to every request (authentication, say).
+    pub fn header(mut self, name: &str, value: &str) -> Result<BatchClient, RpcError> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| RpcError::Serialization(format!("invalid header name {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| RpcError::Serialization(format!("invalid header value: {e}")))?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Sets the options of the sessions this client makes (limits on what the server sends).
+    pub fn session_options(mut self, options: SessionOptions) -> BatchClient {
+        self.options = options;
+        self
+    }
+
+    /// Gives up on a request (and fails every call of its batch) once `timeout` has passed
+    /// without a complete response. Without one (the default) a batch waits as long as the
+    /// server takes: capnweb's server answers only when every pulled result is ready.
+    pub fn timeout(mut self, timeout: Duration) -> BatchClient {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A new batch. See [`BatchSession`] for when its request goes out. Needs a tokio runtime.
+    pub fn session(&self) -> BatchSession {
+        let client = self.clone();
+        BatchSession::new(
+            move |body| async move { client.post(body).await },
+            self.options.clone(),
+        )
+    }
+
+    /// POSTs one batch body and returns the response body, as capnweb's client does: a
+    /// `text/plain;charset=UTF-8` body, and any non-2xx status is a failure,
+    /// `BatchEnded("RPC request failed: <status> <statusText>")`.
+    ///
+    /// [`BatchClient::session`] uses this; call it yourself to wrap a batch's request (logging,
+    /// retries) in [`BatchSession::new`].
+    pub async fn post(&self, body: String) -> Result<String, RpcError> {
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.exchange(body))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RpcError::BatchEnded(format!(
+                        "RPC request failed: no response within {limit:?}"
+                    )))
+                }),
+            None => self.exchange(body).await,
+        }
+    }
+
+    async fn exchange(&self, body: String) -> Result<String, RpcError> {
+        let mut request = Request::post(self.uri.clone())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| failed(&e))?;
+        let headers = request.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain;charset=UTF-8"),
+        );
+        for (name, value) in &self.headers {
+            headers.append(name, value.clone());
+        }
+        let response = self.client.request(request).await.map_err(|e| failed(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            // hyper keeps the reason phrase only when it is not the standard one.
+            let reason = response
+                .extensions()
+                .get::<hyper::ext::ReasonPhrase>()
+                .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+                .or_else(|| status.canonical_reason().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(RpcError::BatchEnded(format!(
+                "RPC request failed: {} {reason}",
+                status.as_u16()
+            )));
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| failed(&e))?
+            .to_bytes();
+        String::from_utf8(Vec::from(body)).map_err(|_| {
+            RpcError::BatchEnded("RPC request failed: the response is not valid UTF-8".into())
+        })
+    }
+}
+
+/// A batch that POSTs to `url` (plain `http://`): shorthand for
+/// `BatchClient::new(url)?.session()`. Needs a tokio runtime.
+pub fn batch_session(url: &str) -> Result<BatchSession, RpcError> {
+    Ok(BatchClient::new(url)?.session())
+}
+
+/// The error every call of a batch fails with when its request could not be made; the message
+/// includes the causes (hyper's own message alone is often just "client error (Connect)").
+fn failed(error: &(dyn std::error::Error + 'static)) -> RpcError {
+    let mut message = format!("RPC request failed: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    RpcError::BatchEnded(message)
+}

@@ -1,0 +1,262 @@
+//! Helpers for the code `#[rpc_interface]` and `#[rpc_target]` generate. Not a public API: the
+//! names and signatures change with the macros.
+//!
+//! Keeping the logic here (instead of in every expansion) keeps the generated code short,
+//! which matters for compile times, and keeps the macros' output readable.
+
+use std::future::Future;
+
+/// For the generated serde impls of client types (the user's crate need not depend on serde).
+pub use serde;
+
+use crate::error::RpcError;
+use crate::stub::{Promise, Stub};
+use crate::target::{CallFuture, RpcTarget};
+use crate::typed::{RpcClient, RpcData, RpcPromise};
+use crate::value::{Value, from_value, to_value};
+
+/// The argument list of a call, from the arguments the generated client method received.
+/// The first conversion error wins; the call is then not sent and its promise is rejected.
+fn collect<const N: usize>(args: [Result<Value, RpcError>; N]) -> Result<Vec<Value>, RpcError> {
+    args.into_iter().collect()
+}
+
+/// Calls `method` with `args`; the result is data of type `R`.
+pub fn call<R, const N: usize>(
+    stub: &Stub,
+    method: &str,
+    args: [Result<Value, RpcError>; N],
+) -> RpcPromise<R> {
+    RpcPromise::from_untyped(match collect(args) {
+        Ok(args) => stub.call(method, args),
+        Err(e) => Promise::rejected(e),
+    })
+}
+
+/// Calls `method` with `args`; the result is a capability, usable at once (pipelined).
+pub fn call_stub<const N: usize>(
+    stub: &Stub,
+    method: &str,
+    args: [Result<Value, RpcError>; N],
+) -> Stub {
+    call::<(), N>(stub, method, args).untyped().as_stub()
+}
+
+/// Invokes the capability itself as a function; the result is data of type `R`.
+pub fn invoke<R, const N: usize>(stub: &Stub, args: [Result<Value, RpcError>; N]) -> RpcPromise<R> {
+    RpcPromise::from_untyped(match collect(args) {
+        Ok(args) => stub.invoke(args),
+        Err(e) => Promise::rejected(e),
+    })
+}
+
+/// Invokes the capability itself as a function; the result is a capability.
+pub fn invoke_stub<const N: usize>(stub: &Stub, args: [Result<Value, RpcError>; N]) -> Stub {
+    invoke::<(), N>(stub, args).untyped().as_stub()
+}
+
+/// Reads property `property`; the result is data of type `R`.
+pub fn get<R>(stub: &Stub, property: &str) -> RpcPromise<R> {
+    RpcPromise::from_untyped(stub.get(property))
+}
+
+/// Reads property `property`; the result is a capability.
+pub fn get_stub(stub: &Stub, property: &str) -> Stub {
+    stub.get(property).as_stub()
+}
+
+/// Waits for a (possibly promised) capability to resolve.
+pub fn resolve<C: RpcClient>(
+    stub: &Stub,
+) -> impl Future<Output = Result<C, RpcError>> + Send + 'static + use<C> {
+    let stub = stub.clone();
+    async move { stub.resolve().await.map(C::from_stub) }
+}
+
+/// Makes a local target a capability.
+pub fn serve<T: RpcTarget>(target: T) -> Stub {
+    Stub::new(target)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+/// The arguments of an incoming call, decoded one by one.
+pub struct Args {
+    method: &'static str,
+    values: std::vec::IntoIter<Value>,
+    index: usize,
+}
+
+/// Decodes the arguments of a call to `method`, which takes `max` arguments, with `f`
+/// (generated: one `args.next::<T>(name)?` per parameter). Missing arguments read as
+/// `undefined`, so `Option` parameters may be left out, as in JavaScript; extra ones are
+/// refused with a `TypeError`.
+pub fn decode<R>(
+    values: Vec<Value>,
+    method: &'static str,
+    max: usize,
+    f: impl FnOnce(&mut Args) -> Result<R, RpcError>,
+) -> Result<R, RpcError> {
+    if values.len() > max {
+        return Err(RpcError::type_error(format!(
+            "{method}() takes {max} argument{}, but {} were given",
+            if max == 1 { "" } else { "s" },
+            values.len()
+        )));
+    }
+    f(&mut Args {
+        method,
+        values: values.into_iter(),
+        index: 0,
+    })
+}
+
+impl Args {
+    /// Decodes the next argument, named `name` in the method's signature.
+    pub fn next<T: RpcData>(&mut self, name: &'static str) -> Result<T, RpcError> {
+        let value = self.values.next().unwrap_or(Value::Undefined);
+        let index = self.index;
+        self.index += 1;
+        from_value(value).map_err(|e| {
+            RpcError::type_error(format!(
+                "{}(): argument {} (`{name}`): {}",
+                self.method,
+                index + 1,
+                e.message()
+            ))
+        })
+    }
+}
+
+/// Runs a decoded call: either the future computing the result or the decoding error.
+pub fn respond<F>(call: Result<F, RpcError>) -> CallFuture
+where
+    F: Future<Output = Result<Value, RpcError>> + Send + 'static,
+{
+    match call {
+        Ok(fut) => Box::pin(fut),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
+}
+
+/// Encodes a method's result.
+pub fn encode<T: RpcData>(value: T) -> Result<Value, RpcError> {
+    to_value(&value)
+}
+
+/// An error type a method may return: anything that converts into [`RpcError`]. A separate
+/// trait (rather than `Into<RpcError>` directly) so that a type that does not convert gets one
+/// message that says what to write, not a list of `RpcError`'s `From` impls.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error of an RPC method: it does not convert into `RpcError`",
+    label = "no `From<{Self}> for RpcError`",
+    note = "implement `From<{Self}> for capnweb_runtime::RpcError`, choosing the error's name, message and properties (e.g. `RpcError::new(\"NotFoundError\", ..).with_property(\"code\", ..)`)"
+)]
+pub trait IntoRpcError {
+    /// Converts the error.
+    fn into_rpc_error(self) -> RpcError;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<RpcError>> IntoRpcError for E {
+    fn into_rpc_error(self) -> RpcError {
+        self.into()
+    }
+}
+
+/// Encodes a method's `Result`: the error becomes a rejection (name, message, properties).
+pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Result<Value, RpcError> {
+    match result {
+        Ok(value) => to_value(&value),
+        Err(e) => Err(e.into_rpc_error()),
+    }
+}
+
+/// Encodes a capability result (converted by `RpcClient::into_stub`).
+pub fn encode_stub(stub: Stub) -> Result<Value, RpcError> {
+    Ok(Value::Stub(stub))
+}
+
+/// The answer to a call of a method the target does not have (what JavaScript peers expect).
+pub fn no_such_method(method: &str) -> CallFuture {
+    Box::pin(std::future::ready(Err(RpcError::no_such_method(method))))
+}
+
+/// The answer to a read of a property the target does not have: `undefined`, as in JavaScript.
+pub fn undefined() -> CallFuture {
+    Box::pin(std::future::ready(Ok(Value::Undefined)))
+}
+
+/// Implements the plumbing of a generated client type: `Clone` (dup), `Debug`, [`RpcClient`],
+/// serde through [`Stub`] (so a client can be an argument, a result or a struct field), and
+/// conversions from and to [`Stub`]. The type must be a struct with one field, `stub: Stub`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __capnweb_client_impls {
+    ($client:ident) => {
+        impl ::core::clone::Clone for $client {
+            fn clone(&self) -> Self {
+                $client {
+                    stub: ::core::clone::Clone::clone(&self.stub),
+                }
+            }
+        }
+
+        impl ::core::fmt::Debug for $client {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_tuple(::core::stringify!($client))
+                    .field(&self.stub)
+                    .finish()
+            }
+        }
+
+        impl $crate::RpcClient for $client {
+            fn from_stub(stub: $crate::Stub) -> Self {
+                $client { stub }
+            }
+            fn stub(&self) -> &$crate::Stub {
+                &self.stub
+            }
+            fn into_stub(self) -> $crate::Stub {
+                self.stub
+            }
+        }
+
+        impl ::core::convert::From<$crate::Stub> for $client {
+            fn from(stub: $crate::Stub) -> Self {
+                $client { stub }
+            }
+        }
+
+        impl ::core::convert::From<$client> for $crate::Stub {
+            fn from(client: $client) -> Self {
+                client.stub
+            }
+        }
+
+        impl $crate::__private::serde::Serialize for $client {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serde::Serialize::serialize(&self.stub, serializer)
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $client {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                ::core::result::Result::map(
+                    <$crate::Stub as $crate::__private::serde::Deserialize<'de>>::deserialize(
+                        deserializer,
+                    ),
+                    |stub| $client { stub },
+                )
+            }
+        }
+    };
+}
+
+pub use crate::__capnweb_client_impls as client_impls;

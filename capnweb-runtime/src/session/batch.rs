@@ -1,0 +1,158 @@
+//! The engine side of HTTP batch (protocol.md section 2.2).
+//!
+//! A batch is an ordinary session that has no reader or writer task: the server applies the
+//! request's messages with `handle_text` and answers with the outbox once the session has
+//! drained; the client sends its outbox as the request and applies the response's messages.
+//! Tables, IDs, evaluation, delivery and settlement are the same engine as over WebSocket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{ImportSlot, ImportedCap, SessionInner};
+use crate::batch::BATCH_ENDED_MESSAGE;
+use crate::error::RpcError;
+use crate::hook::Hook;
+
+/// Counts one settlement in flight for as long as it lives (see `SessionInner::settling`). A
+/// guard rather than a plain decrement so the count stays right even if a settlement task is
+/// dropped unfinished (runtime shutdown).
+pub(crate) struct SettlingGuard(Arc<SessionInner>);
+
+impl Drop for SettlingGuard {
+    fn drop(&mut self) {
+        self.0.settling.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Ends the session when dropped: a batch server whose caller gave up (the HTTP connection
+/// closed) must still drop its exports instead of keeping them for settlement tasks that will
+/// never be read.
+struct EndOnDrop(Arc<SessionInner>);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .abort(RpcError::BatchEnded(BATCH_ENDED_MESSAGE.into()), false);
+    }
+}
+
+impl SessionInner {
+    /// Marks a settlement as started; it counts until the guard is dropped, after its `resolve`
+    /// or `reject` was queued (and the effects of queuing it, which may start more settlements,
+    /// have run), so the count never touches 0 while work is still chained.
+    pub(crate) fn settling_guard(&self) -> SettlingGuard {
+        self.settling.send_modify(|n| *n += 1);
+        SettlingGuard(self.arc())
+    }
+
+    fn broken_reason(&self) -> Option<RpcError> {
+        self.with_state(|st, _| st.broken.clone())
+    }
+
+    /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends.
+    async fn drained(&self) -> Result<(), RpcError> {
+        let mut settling = self.settling.subscribe();
+        let mut ended = self.ended.subscribe();
+        tokio::select! {
+            _ = settling.wait_for(|n| *n == 0) => {}
+            _ = ended.wait_for(Option::is_some) => {}
+        }
+        match self.broken_reason() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+
+    /// Serves one HTTP batch: applies `lines` in order, waits until the session has drained
+    /// (every pulled export and every promise export we sent has been answered), then ends the
+    /// session and returns every message it produced, in order.
+    ///
+    /// Ending the session drops its exports, so targets the client still referenced see `Drop`
+    /// (capnweb keeps them; nobody can ever use them again). `Err` is why the session aborted
+    /// instead (a bad message, say), or [`RpcError::Timeout`] once `timeout` has passed.
+    pub(crate) async fn serve_batch<'a>(
+        &self,
+        lines: impl IntoIterator<Item = &'a str>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<String>, RpcError> {
+        let _end = EndOnDrop(self.arc());
+        for line in lines {
+            self.handle_text(line);
+            if let Some(reason) = self.broken_reason() {
+                return Err(reason);
+            }
+            // A long batch must not hold the worker thread: yield when the task's budget is
+            // spent (capnweb's read loop likewise lets other work run between messages).
+            tokio::task::coop::consume_budget().await;
+        }
+        match timeout {
+            Some(limit) => tokio::time::timeout(limit, self.drained())
+                .await
+                .map_err(|_| RpcError::Timeout)??,
+            None => self.drained().await?,
+        }
+        self.abort(RpcError::BatchEnded(BATCH_ENDED_MESSAGE.into()), false);
+        Ok(self.take_outbox())
+    }
+
+    /// The peer's main object (import 0), for a session that has no `Session` handle.
+    pub(crate) fn peer_main(self: &Arc<Self>) -> Hook {
+        self.with_state(|st, _| {
+            if let Some(reason) = &st.broken {
+                return Hook::error(reason.clone());
+            }
+            let slot = st.imports.entry(0).or_insert_with(|| ImportSlot::Cap {
+                weak: std::sync::Weak::new(),
+                refcount: 1,
+            });
+            match slot {
+                ImportSlot::Cap { weak, .. } => Hook::Import(weak.upgrade().unwrap_or_else(|| {
+                    let cap = Arc::new(ImportedCap {
+                        session: self.clone(),
+                        id: 0,
+                    });
+                    *weak = Arc::downgrade(&cap);
+                    cap
+                })),
+                ImportSlot::Promise { .. } => {
+                    Hook::error(RpcError::protocol("import 0 is a promise"))
+                }
+            }
+        })
+    }
+
+    /// Takes every message queued so far (pending releases of dropped handles included).
+    pub(crate) fn take_outbox(&self) -> Vec<String> {
+        self.with_state(|st, _| std::mem::take(&mut st.outbox))
+    }
+
+    /// How many messages are queued, and whether one is a `pull`: the application is waiting
+    /// for a result. Reads the tables without `with_state`, which would wake the writer (the
+    /// batch client's driver) whenever the outbox is not empty, so checking would wake the
+    /// checker again.
+    pub(crate) fn queued(&self) -> (usize, bool) {
+        let st = self.lock();
+        let pulls = st.outbox.iter().any(|m| m.starts_with("[\"pull\","));
+        (st.outbox.len(), pulls)
+    }
+
+    /// Client side: applies the response's messages in order, then ends the session. Whatever
+    /// they did not settle fails with `BatchEnded`, and so does every later call on a stub of
+    /// this session. Messages queued meanwhile (the usual `release` after a `resolve`) have
+    /// nowhere to go and are discarded, as in capnweb.
+    pub(crate) fn finish_batch<'a>(&self, lines: impl IntoIterator<Item = &'a str>) {
+        for line in lines {
+            self.handle_text(line);
+            if self.broken_reason().is_some() {
+                break;
+            }
+        }
+        self.fail_batch(RpcError::BatchEnded(BATCH_ENDED_MESSAGE.into()));
+    }
+
+    /// Client side: ends the session with `reason` (the request failed, or the batch is over).
+    pub(crate) fn fail_batch(&self, reason: RpcError) {
+        self.abort(reason, false);
+        drop(self.take_outbox());
+    }
+}

@@ -1,0 +1,21 @@
+//! The typed layer: what `#[rpc_interface]` and `#[rpc_target]` generate code against.
+//!
+//! - [`RpcPromise<T>`]: the result of a typed call that returns data. Await it for
+//!   `Result<T, RpcError>`, pipeline on it, or pass it wherever an argument of type `T` is
+//!   expected (one round trip for the whole chain).
+//! - [`RpcArg<T>`]: what a generated client method accepts for a parameter of type `T`: the value
+//!   itself, a reference to it, or an `RpcPromise<T>`.
+//! - [`RpcClient`]: implemented by every generated client type (`UsersClient`, ...) and by
+//!   [`Stub`](crate::Stub); a typed view of a capability.
+//! - [`RpcData`]: the bound every argument and result type meets (serde both ways, `Send`).
+//!
+//! Everything here is a thin typed veneer over the schema-free [`Stub`](crate::Stub) and
+//! [`Promise`](crate::Promise), which stay available through `.stub()` and `.untyped()`.
+
+mod arg;
+mod client;
+mod promise;
+
+pub use arg::{RpcArg, RpcData};
+pub use client::RpcClient;
+pub use promise::{RpcFuture, RpcPromise};

@@ -1,0 +1,176 @@
+//! [`RpcPromise<T>`]: a typed, awaitable, pipelinable promise.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::client::RpcClient;
+use crate::error::RpcError;
+use crate::stub::{IntoArgs, Promise};
+use crate::value::{Value, from_value, to_value};
+
+/// The eventual result of a typed call that returns data of type `T`.
+///
+/// - `.await` gives `Result<T, RpcError>`.
+/// - It can be passed wherever the generated client expects an argument of type `T` (see
+///   [`RpcArg`](super::RpcArg)): the peer substitutes the result itself, so
+///   `api.add(api.add(1, 2), 3)` costs one round trip.
+/// - [`get`](RpcPromise::get) pipelines a property read on the eventual value.
+///
+/// Cloning is cheap (both clones refer to the same call). Dropping the last clone of a promise
+/// that was never awaited releases the result on the wire.
+///
+/// ```
+/// # use capnweb_runtime::{RpcPromise, Value};
+/// # async fn demo() -> Result<(), capnweb_runtime::RpcError> {
+/// let ready: RpcPromise<u32> = RpcPromise::resolved(&7);
+/// assert_eq!(ready.await?, 7);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+#[must_use = "a promise does nothing useful unless awaited, pipelined on, or passed along"]
+pub struct RpcPromise<T> {
+    promise: Promise,
+    // `fn() -> T`: the promise produces a `T` but owns none, so it is `Send + Sync` whatever `T`.
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> RpcPromise<T> {
+    /// Gives an untyped promise a type. Nothing is checked until the value arrives.
+    pub fn from_untyped(promise: Promise) -> Self {
+        RpcPromise {
+            promise,
+            _type: PhantomData,
+        }
+    }
+
+    /// The untyped promise underneath (the schema-free escape hatch).
+    pub fn untyped(&self) -> &Promise {
+        &self.promise
+    }
+
+    /// Converts into the untyped promise underneath.
+    pub fn into_untyped(self) -> Promise {
+        self.promise
+    }
+
+    /// A promise that is already resolved to `value`. A value that cannot be converted gives a
+    /// rejected promise.
+    pub fn resolved(value: &T) -> Self
+    where
+        T: Serialize,
+    {
+        match to_value(value) {
+            Ok(v) => RpcPromise::from_untyped(Promise::resolved(v)),
+            Err(e) => RpcPromise::rejected(e),
+        }
+    }
+
+    /// A promise that is already rejected with `error`.
+    pub fn rejected(error: RpcError) -> Self {
+        RpcPromise::from_untyped(Promise::rejected(error))
+    }
+
+    /// Pipelines reading property `property` of the eventual value, typed as `U`
+    /// (e.g. `profile.get::<String>("bio")`). No round trip is spent on the value itself.
+    pub fn get<U>(&self, property: &str) -> RpcPromise<U> {
+        RpcPromise::from_untyped(self.promise.get(property))
+    }
+
+    /// Pipelines a call to method `method` of the eventual value, typed as `U`.
+    pub fn call<U>(&self, method: &str, args: impl IntoArgs) -> RpcPromise<U> {
+        RpcPromise::from_untyped(self.promise.call(method, args))
+    }
+
+    /// Views the eventual value as a capability of client type `C` (for a result that is a
+    /// capability but was declared as data, e.g. inside an `Option`). Calls on it are pipelined.
+    pub fn as_client<C: RpcClient>(&self) -> C {
+        C::from_stub(self.promise.as_stub())
+    }
+}
+
+impl<T> Clone for RpcPromise<T> {
+    fn clone(&self) -> Self {
+        RpcPromise::from_untyped(self.promise.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for RpcPromise<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RpcPromise<{}>({:?})",
+            std::any::type_name::<T>(),
+            self.promise
+        )
+    }
+}
+
+impl<T> From<RpcPromise<T>> for Promise {
+    fn from(p: RpcPromise<T>) -> Promise {
+        p.promise
+    }
+}
+
+impl<T: DeserializeOwned> IntoFuture for RpcPromise<T> {
+    type Output = Result<T, RpcError>;
+    type IntoFuture = RpcFuture<T>;
+
+    fn into_future(self) -> RpcFuture<T> {
+        RpcFuture {
+            pull: self.promise.into_future(),
+            _type: PhantomData,
+        }
+    }
+}
+
+/// The future of an awaited [`RpcPromise<T>`]: waits for the value and converts it to `T`.
+#[must_use = "futures do nothing unless polled"]
+pub struct RpcFuture<T> {
+    pull: <Promise as IntoFuture>::IntoFuture,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Future for RpcFuture<T> {
+    type Output = Result<T, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Converting in `poll` (rather than in an async block) keeps the future free of any
+        // `T: Send + 'static` requirement: it never holds a `T` across a suspension.
+        self.pull
+            .as_mut()
+            .poll(cx)
+            .map(|result| result.and_then(from_value))
+    }
+}
+
+impl<T> std::fmt::Debug for RpcFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RpcFuture<{}>", std::any::type_name::<T>())
+    }
+}
+
+/// A promise inside an argument travels as a promise (`["pipeline", id]` for a remote result):
+/// the peer substitutes its resolution before the call runs.
+impl<T> Serialize for RpcPromise<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.promise.serialize(serializer)
+    }
+}
+
+/// Received values are normally settled before they reach the application; a plain value is
+/// accepted as an already-resolved promise.
+impl<'de, T> Deserialize<'de> for RpcPromise<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(RpcPromise::from_untyped(
+            match Value::deserialize(deserializer)? {
+                Value::Promise(p) => p,
+                other => Promise::resolved(other),
+            },
+        ))
+    }
+}
