@@ -11,6 +11,7 @@
 mod error;
 mod hook;
 mod local_promise;
+mod map;
 mod session;
 mod stub;
 mod target;

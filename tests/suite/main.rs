@@ -8,6 +8,8 @@ mod golden;
 mod hostile;
 mod interop_ws;
 mod lifetimes;
+mod map;
 mod node;
 mod server;
 mod support;
+mod tap;
