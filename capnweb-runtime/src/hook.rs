@@ -34,6 +34,8 @@ pub(crate) enum Hook {
     Value(Arc<Value>),
     /// A broken reference: every operation fails with this error.
     Error(Arc<RpcError>),
+    /// A placeholder inside a `.map()` closure being recorded.
+    MapVar(Arc<crate::map::MapVar>),
 }
 
 impl Hook {
@@ -61,6 +63,10 @@ impl Hook {
 
     /// Calls the method at `path` (an empty path invokes the object itself).
     pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+        let args = match crate::map::intercept(self, path, Some(args)) {
+            Ok(recorded) => return recorded,
+            Err(args) => args.unwrap_or_default(),
+        };
         match self {
             Hook::Target(t) => call_target(t, path, args),
             Hook::Import(cap) => cap.call(path, args),
@@ -68,6 +74,7 @@ impl Hook {
             Hook::Local(p) => p.call(path, args),
             Hook::Value(v) => call_in_value(v, path, args),
             Hook::Error(_) => self.clone(),
+            Hook::MapVar(_) => Hook::error(crate::map::placeholder_misuse()),
         }
     }
 
@@ -76,6 +83,9 @@ impl Hook {
         if path.is_empty() {
             return self.clone();
         }
+        if let Ok(recorded) = crate::map::intercept(self, path, None) {
+            return recorded;
+        }
         match self {
             Hook::Target(t) => get_from_target(t, path),
             Hook::Import(cap) => cap.get(path),
@@ -83,6 +93,7 @@ impl Hook {
             Hook::Local(p) => p.get(path),
             Hook::Value(v) => get_in_value(v, path),
             Hook::Error(_) => self.clone(),
+            Hook::MapVar(_) => Hook::error(crate::map::placeholder_misuse()),
         }
     }
 
@@ -105,6 +116,7 @@ impl Hook {
                 }
             }
             Hook::Error(e) => Box::pin(std::future::ready(Err((**e).clone()))),
+            Hook::MapVar(_) => Box::pin(std::future::ready(Err(crate::map::placeholder_misuse()))),
         }
     }
 
@@ -117,6 +129,7 @@ impl Hook {
             (Hook::Local(a), Hook::Local(b)) => Arc::ptr_eq(a, b),
             (Hook::Value(a), Hook::Value(b)) => Arc::ptr_eq(a, b),
             (Hook::Error(a), Hook::Error(b)) => Arc::ptr_eq(a, b),
+            (Hook::MapVar(a), Hook::MapVar(b)) => a.same_as(b),
             _ => false,
         }
     }
@@ -131,6 +144,7 @@ impl std::fmt::Debug for Hook {
             Hook::Local(_) => f.write_str("local promise"),
             Hook::Value(v) => write!(f, "value {v:?}"),
             Hook::Error(e) => write!(f, "error: {e}"),
+            Hook::MapVar(v) => write!(f, "map placeholder {} {:?}", v.index, v.path),
         }
     }
 }

@@ -17,6 +17,7 @@ mod hook;
 #[cfg(feature = "http")]
 pub mod http;
 mod local_promise;
+mod map;
 mod session;
 mod stub;
 mod target;

@@ -186,6 +186,18 @@ impl Promise {
         Promise::from_hook(self.hook.get(path))
     }
 
+    /// Maps the eventual value on the peer, in one round trip: `f` runs once, now, in recording
+    /// mode, with a placeholder for the element; every call it makes through a stub or promise
+    /// is recorded, capabilities from outside become captures, and its result is the mapped
+    /// value per element. Arrays map element by element, `null`/`undefined` pass through
+    /// unmapped, any other value is mapped once (protocol.md section 9). The placeholder cannot
+    /// be awaited inside `f`: return what you need.
+    pub fn map<R: Into<Value>>(&self, f: impl FnOnce(Promise) -> R) -> Promise {
+        Promise::from_hook(crate::map::map_with(&self.hook, |element| {
+            f(element).into()
+        }))
+    }
+
     /// Views the promise as a (promised) capability.
     pub fn as_stub(&self) -> Stub {
         Stub::from_hook(self.hook.clone())

@@ -48,6 +48,10 @@ pub(crate) const ALL_SCENARIOS: &[&str] = &[
     "disconnect.pending",
     "callback.held",
     "capability.passthrough",
+    "map.array",
+    "map.nested",
+    "map.with-client-capture",
+    "map.null-and-single-value",
 ];
 
 /// How long a Node server may take to print its `LISTENING <port>` line.

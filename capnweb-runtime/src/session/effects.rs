@@ -8,6 +8,7 @@ use super::{BrokenCallback, SessionInner};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
+use crate::target::CallFuture;
 use crate::value::{PropertyKey, Value};
 
 /// A call or property read on a local hook, made once the lock is released.
@@ -21,6 +22,11 @@ pub(crate) enum Delivery {
     Get {
         hook: Hook,
         path: Vec<PropertyKey>,
+        result: Arc<LocalPromise>,
+    },
+    /// A computation (a `.map()` replay) to start.
+    Start {
+        fut: CallFuture,
         result: Arc<LocalPromise>,
     },
 }
@@ -70,7 +76,22 @@ impl Effects {
         Hook::Local(result)
     }
 
+    /// Defers starting `fut`, returning the promise for its outcome.
+    pub(crate) fn defer_start(&mut self, fut: CallFuture) -> Hook {
+        let result = LocalPromise::new();
+        self.deliveries.push(Delivery::Start {
+            fut,
+            result: result.clone(),
+        });
+        Hook::Local(result)
+    }
+
     pub(crate) fn run(self, session: &SessionInner) {
+        // Engine work is real even on a thread that is recording a `.map()` closure.
+        crate::map::suspended(|| self.run_now(session));
+    }
+
+    fn run_now(self, session: &SessionInner) {
         drop(self.drops);
         for d in self.deliveries {
             match d {
@@ -81,6 +102,7 @@ impl Effects {
                     result,
                 } => result.resolve(hook.call(&path, args)),
                 Delivery::Get { hook, path, result } => result.resolve(hook.get(&path)),
+                Delivery::Start { fut, result } => result.resolve(crate::hook::deliver(fut)),
             }
         }
         for (id, hook) in self.settlements {

@@ -65,7 +65,7 @@ fn is_on_our_side(hook: &Hook, session: &Arc<SessionInner>) -> bool {
         Hook::Remote(p) => !Arc::ptr_eq(&p.session, session),
         Hook::Target(_) | Hook::Local(_) => true,
         Hook::Value(v) => contains_capability(v),
-        Hook::Error(_) => false,
+        Hook::Error(_) | Hook::MapVar(_) => false,
     }
 }
 

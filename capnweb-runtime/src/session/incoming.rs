@@ -362,14 +362,30 @@ impl RefDecoder for SessionDecoder<'_> {
 
     fn remap(
         &mut self,
-        _id: i64,
-        _path: Vec<PropertyKey>,
-        _captures: Vec<Capture>,
-        _instructions: Vec<Json>,
+        id: i64,
+        path: Vec<PropertyKey>,
+        captures: Vec<Capture>,
+        instructions: Vec<Json>,
     ) -> Result<Value, RpcError> {
-        Err(RpcError::protocol(
-            "remap (.map()) is not supported by this implementation yet",
-        ))
+        let subject = self.reference(id, Some(path), None)?;
+        let mut hooks = Vec::with_capacity(captures.len());
+        for capture in captures {
+            hooks.push(match capture {
+                Capture::Import(n) => self.reference(n, None, None)?,
+                // A capability the peer hosts; released when the map is done with it.
+                Capture::Export(n) => match self.export(n)? {
+                    Value::Stub(stub) => stub.hook,
+                    _ => unreachable!("export() always yields a stub"),
+                },
+            });
+        }
+        let program = crate::map::Program {
+            captures: hooks,
+            instructions,
+            limits: self.session.limits,
+        };
+        let result = self.fx.defer_start(crate::map::replay(subject, program));
+        Ok(Value::Promise(Promise::from_hook(result)))
     }
 
     fn writable(&mut self, _id: i64) -> Result<Value, RpcError> {

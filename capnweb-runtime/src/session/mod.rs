@@ -13,6 +13,7 @@ mod embargo;
 mod imports;
 mod incoming;
 mod outgoing;
+mod remap;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -21,6 +22,7 @@ use tokio::sync::{Notify, watch};
 
 pub(crate) use effects::Effects;
 pub(crate) use imports::{ImportedCap, RemotePromise};
+pub(crate) use outgoing::write_path;
 
 use crate::error::RpcError;
 use crate::hook::Hook;

@@ -74,7 +74,7 @@ impl State {
     }
 
     /// Undoes the exports made by a message that failed to encode.
-    fn unexport_since(&mut self, mark: i64, fx: &mut Effects) {
+    pub(crate) fn unexport_since(&mut self, mark: i64, fx: &mut Effects) {
         let undone = self.last_export_id..mark;
         for id in undone.clone() {
             if let Some(entry) = self.exports.remove(&id) {
@@ -214,6 +214,7 @@ impl SessionEncoder<'_> {
                 self.export_new(hook, as_promise, out);
                 Ok(())
             }
+            Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
             Hook::Target(_) | Hook::Import(_) | Hook::Value(_) => {
                 self.export_new(hook, false, out);
                 Ok(())

@@ -1,0 +1,75 @@
+//! Sending a recorded `.map()` program as `["push", ["remap", ...]]`.
+
+use std::sync::Arc;
+
+use super::imports::{RemotePromise, broken_hook};
+use super::{Effects, ImportSlot, SessionInner, State};
+use crate::error::RpcError;
+use crate::hook::Hook;
+
+impl State {
+    /// Sends `["push", ["remap", subject, [], captures, instructions]]` and returns the promise
+    /// for the mapped result.
+    pub(crate) fn send_remap(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        subject: i64,
+        captures: &[Hook],
+        instructions: &[String],
+    ) -> Hook {
+        if let Some(reason) = &self.broken {
+            return broken_hook(reason);
+        }
+        let mark = self.last_export_id;
+        let mut refs = Vec::with_capacity(captures.len());
+        for hook in captures {
+            match self.capture_ref(session, hook) {
+                Ok(r) => refs.push(r),
+                Err(e) => {
+                    self.unexport_since(mark, fx);
+                    return Hook::error(e);
+                }
+            }
+        }
+        let text = format!(
+            "[\"push\",[\"remap\",{subject},[],[{}],[{}]]]",
+            refs.join(","),
+            instructions.join(",")
+        );
+        self.last_push_id += 1;
+        let id = self.last_push_id;
+        let promise = RemotePromise::new(session.clone(), id, false);
+        self.imports.insert(
+            id,
+            ImportSlot::Promise {
+                weak: Arc::downgrade(&promise),
+            },
+        );
+        self.outbox.push(text);
+        Hook::Remote(promise)
+    }
+
+    /// A capture as the peer sees it: `["import", id]` for what it hosts (settled or not),
+    /// `["export", -n]` for anything we host (or proxy), which it releases after the map.
+    fn capture_ref(
+        &mut self,
+        session: &Arc<SessionInner>,
+        hook: &Hook,
+    ) -> Result<String, RpcError> {
+        match hook {
+            Hook::Import(cap) if Arc::ptr_eq(&cap.session, session) => {
+                Ok(format!("[\"import\",{}]", cap.id))
+            }
+            Hook::Remote(p) if Arc::ptr_eq(&p.session, session) => match p.settled() {
+                Some(resolved) => self.capture_ref(session, &resolved),
+                None => Ok(format!("[\"import\",{}]", p.id)),
+            },
+            Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
+            other => Ok(format!(
+                "[\"export\",{}]",
+                self.export(other.clone(), false)
+            )),
+        }
+    }
+}
