@@ -33,6 +33,6 @@ pub use http::serve;
 pub use session::{OnBroken, Session, SessionOptions, SessionStats};
 pub use stub::{IntoArgs, Promise, Stub};
 pub use target::{CallFuture, RpcTarget};
-pub use typed::{RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
+pub use typed::{MapOutput, MapSubject, RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
 pub use value::{Value, from_value, to_value};
 pub use wire::{Limits, deserialize, serialize};

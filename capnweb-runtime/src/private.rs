@@ -189,8 +189,8 @@ pub fn undefined() -> CallFuture {
 }
 
 /// Implements the plumbing of a generated client type: `Clone` (dup), `Debug`, [`RpcClient`],
-/// serde through [`Stub`] (so a client can be an argument, a result or a struct field), and
-/// conversions from and to [`Stub`]. The type must be a struct with one field, `stub: Stub`.
+/// serde through [`Stub`] (so a client can be an argument, a result or a struct field),
+/// conversions from and to [`Stub`], and `MapOutput` (a mapper may return it). The type must be a struct with one field, `stub: Stub`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __capnweb_client_impls {
@@ -242,6 +242,10 @@ macro_rules! __capnweb_client_impls {
             ) -> ::core::result::Result<S::Ok, S::Error> {
                 $crate::__private::serde::Serialize::serialize(&self.stub, serializer)
             }
+        }
+
+        impl $crate::MapOutput for $client {
+            type Output = $client;
         }
 
         impl<'de> $crate::__private::serde::Deserialize<'de> for $client {

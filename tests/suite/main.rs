@@ -19,3 +19,4 @@ mod support;
 mod tap;
 mod typed_api;
 mod typed_interop;
+mod typed_map;

@@ -14,8 +14,10 @@
 
 mod arg;
 mod client;
+mod map;
 mod promise;
 
 pub use arg::{RpcArg, RpcData};
 pub use client::RpcClient;
+pub use map::{MapOutput, MapSubject};
 pub use promise::{RpcFuture, RpcPromise};
