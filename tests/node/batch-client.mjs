@@ -289,6 +289,31 @@ scenario("batch.everything-at-once", async (ctx) => {
   return `${count(req.sent, "push")} pushes and ${count(req.sent, "pull")} pulls in one request; ${req.received.length} messages back`;
 });
 
+scenario("batch.map", async (ctx) => {
+  const api = ctx.batch();
+  const users = api.users();
+  const ids = api.listUserIds();
+  const [named, friends, nobody, grace] = await Promise.all([
+    ids.map((id) => ({ id, name: users.get(id).name })),
+    ids.map((id) => users.get(id).friendIds().map((fid) => users.get(fid).name)),
+    users.find("nobody").map((u) => u.name),
+    users.find("Grace Hopper").map((u) => u.email),
+  ]);
+  expectEqual(
+    named,
+    [
+      { id: 1, name: "Ada Lovelace" },
+      { id: 2, name: "Alan Turing" },
+      { id: 3, name: "Grace Hopper" },
+    ],
+    "map over the ids",
+  );
+  expectEqual(friends, [["Alan Turing", "Grace Hopper"], ["Ada Lovelace"], ["Ada Lovelace", "Alan Turing"]], "nested map");
+  expectEqual([nobody, grace], [null, "grace@example.com"], "map over null and over a single object");
+  const [req] = ctx.expectRequests(1, "four maps in one batch");
+  return `${count(req.sent, "push")} pushes and ${count(req.sent, "pull")} pulls in one request`;
+});
+
 scenario("errors.custom", async (ctx) => {
   const err = await expectRejection(ctx.batch().fail("not-found"), 'fail("not-found")');
   check(err instanceof Error, `expected an Error, got ${show(err)}`);

@@ -373,3 +373,61 @@ async fn typed_client_over_http_batch() {
     batch.send().await.unwrap();
     assert_eq!(traffic.lock().unwrap().len(), 1);
 }
+
+/// `.map()` in one batch: the recorded programs travel in the same POST as the calls they map
+/// over, and the answers come back in the same response.
+async fn maps_in_one_batch(url: &str) {
+    let (batch, traffic) = recorded_batch(url);
+    batch.set_auto_send(false);
+    let api = batch.main();
+    let users = api.call("users", ());
+    let ids = api.call("listUserIds", ());
+    let names =
+        ids.map(|id| Value::Promise(users.call("get", vec![Value::Promise(id)]).get("name")));
+    let grace = users
+        .call("find", ("Grace Hopper",))
+        .map(|u| Value::Promise(u.get("email")));
+    let nobody = users
+        .call("find", ("nobody",))
+        .map(|u| Value::Promise(u.get("email")));
+    let (names, grace, nobody, sent) = tokio::join!(
+        names.typed::<Vec<String>>(),
+        grace.typed::<Option<String>>(),
+        nobody.typed::<Option<String>>(),
+        batch.send()
+    );
+    sent.unwrap();
+    assert_eq!(
+        names.unwrap(),
+        ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+    );
+    assert_eq!(grace.unwrap().as_deref(), Some("grace@example.com"));
+    assert_eq!(nobody.unwrap(), None);
+    let traffic = traffic.lock().unwrap();
+    assert_eq!(traffic.len(), 1, "one request for the whole batch");
+    let (request, _) = &traffic[0];
+    assert_eq!(
+        (count(request, "push"), count(request, "pull")),
+        (7, 3),
+        "{request}"
+    );
+    assert!(request.contains(r#"["remap",2,[],[["import",1]],[["pipeline",-1,["get"],[["pipeline",0]]],["pipeline",1,["name"]]]]"#), "{request}");
+    let stats = batch.stats();
+    assert_eq!(
+        (stats.imports, stats.exports),
+        (0, 0),
+        "client tables after the batch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_batch_client_maps_against_node_server() {
+    let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
+    maps_in_one_batch(&server.batch_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_batch_client_maps_against_rust_server() {
+    let server = HttpServer::start().await;
+    maps_in_one_batch(&server.batch_url()).await;
+}

@@ -17,6 +17,7 @@ pub(crate) const BATCH_SCENARIOS: &[&str] = &[
     "capability.function",
     "capability.passed-back",
     "batch.everything-at-once",
+    "batch.map",
     "errors.custom",
     "errors.builtin",
     "errors.pipelined-rejection",
