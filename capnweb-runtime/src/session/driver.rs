@@ -7,7 +7,7 @@ use super::{ImportSlot, ImportedCap, SessionInner};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::Stub;
-use crate::transport::{CloseInfo, MessageReceiver, MessageSender, Transport};
+use crate::transport::{CloseInfo, Transport};
 use crate::wire::{Limits, NoRefs, encode, message};
 
 /// Settings for a session.
@@ -30,8 +30,8 @@ pub struct SessionStats {
 /// What the writer does once the session ends.
 pub(crate) struct CloseRequest {
     /// An `abort` message to send first, when we are the side that aborts.
-    abort_message: Option<String>,
-    info: CloseInfo,
+    pub(super) abort_message: Option<String>,
+    pub(super) info: CloseInfo,
 }
 
 impl CloseRequest {
@@ -97,9 +97,7 @@ impl Session {
         options: SessionOptions,
     ) -> Session {
         let inner = SessionInner::new(local_main.map(|s| s.hook), options.limits);
-        let (sender, receiver) = transport.split();
-        tokio::spawn(read_loop(inner.clone(), receiver));
-        tokio::spawn(write_loop(inner.clone(), sender));
+        super::io::start(&inner, transport);
         Session {
             _guard: Arc::new(ShutdownOnDrop(inner.clone())),
             inner,
@@ -220,55 +218,5 @@ impl Drop for OnBroken {
         if let (Some(id), Some(session)) = (self.id, self.session.upgrade()) {
             session.with_state(|st, _| st.on_broken.retain(|(i, _)| *i != id));
         }
-    }
-}
-
-async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R) {
-    let mut ended = inner.ended.subscribe();
-    loop {
-        if ended.borrow_and_update().is_some() {
-            return;
-        }
-        tokio::select! {
-            biased;
-            _ = ended.changed() => return,
-            next = receiver.recv() => match next {
-                Some(Ok(text)) => inner.handle_text(&text),
-                Some(Err(e)) => return inner.abort(e, false),
-                None => return inner.abort(RpcError::Disconnected("the peer closed the connection".into()), false),
-            },
-        }
-    }
-}
-
-async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, mut sender: S) {
-    loop {
-        inner.wake_writer.notified().await;
-        let (batch, close) = inner.take_outgoing();
-        if !batch.is_empty()
-            && let Err(e) = sender.send(batch).await
-        {
-            // The peer may already have told us why it left (an `abort` still queued on our
-            // receiving side): give the reader a moment to report that reason first.
-            let mut ended = inner.ended.subscribe();
-            let reader_reported = ended.wait_for(Option::is_some);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
-            inner.abort(e, false);
-            return;
-        }
-        if let Some(close) = close {
-            if let Some(abort) = close.abort_message {
-                let _ = sender.send(vec![abort]).await;
-            }
-            sender.close(close.info).await;
-            return;
-        }
-    }
-}
-
-impl SessionInner {
-    /// Everything the writer should send now, and whether to close afterwards.
-    fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
-        self.with_state(|st, _| (std::mem::take(&mut st.outbox), st.close.take()))
     }
 }

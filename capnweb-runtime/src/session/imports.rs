@@ -137,7 +137,7 @@ impl RemotePromise {
                             }
                             if !*pulled {
                                 *pulled = true;
-                                st.outbox.push(crate::wire::message::pull_text(this.id));
+                                st.queue(crate::wire::message::pull_text(this.id));
                             }
                             let (tx, rx) = oneshot::channel();
                             waiters.push(tx);

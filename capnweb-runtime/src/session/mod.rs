@@ -12,6 +12,7 @@ mod effects;
 mod embargo;
 mod imports;
 mod incoming;
+mod io;
 mod outgoing;
 mod remap;
 
@@ -72,6 +73,8 @@ pub(crate) struct State {
     pub(crate) peer_push_count: i64,
     /// Messages waiting for the writer.
     pub(crate) outbox: Vec<String>,
+    /// Whether the outbox holds something other than releases (which can wait for company).
+    pub(crate) outbox_urgent: bool,
     /// Why the session ended, once it has.
     pub(crate) broken: Option<RpcError>,
     /// Whether an `abort` message and a 3000 close should go out when the writer drains.
@@ -87,6 +90,12 @@ pub(crate) struct SessionInner {
     dropped: Mutex<Vec<DroppedImport>>,
     /// Wakes the writer task: messages are waiting, or the session ended.
     pub(crate) wake_writer: Notify,
+    /// Writes from the producing task when the transport allows (set by the transport driver;
+    /// absent for HTTP batch sessions).
+    pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
+    /// Wakes the writer for releases only: it lets other tasks run first, so a release usually
+    /// shares a write with the next call instead of costing one of its own.
+    pub(crate) wake_lazy: Notify,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
@@ -130,6 +139,7 @@ impl SessionInner {
                     last_export_id: 0,
                     peer_push_count: 0,
                     outbox: Vec::new(),
+                    outbox_urgent: false,
                     broken: None,
                     close: None,
                     on_broken: Vec::new(),
@@ -137,6 +147,8 @@ impl SessionInner {
                 }),
                 dropped: Mutex::new(Vec::new()),
                 wake_writer: Notify::new(),
+                wake_lazy: Notify::new(),
+                write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
                 settling: watch::Sender::new(0),
                 limits,
@@ -164,8 +176,10 @@ impl SessionInner {
             self.apply_dropped(&mut st);
             let result = f(&mut st, &mut fx);
             self.apply_dropped(&mut st);
-            if !st.outbox.is_empty() || st.close.is_some() {
+            if st.outbox_urgent || st.close.is_some() {
                 self.wake_writer.notify_one();
+            } else if !st.outbox.is_empty() {
+                self.wake_lazy.notify_one();
             }
             result
         };
@@ -179,7 +193,7 @@ impl SessionInner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(dropped);
-        self.wake_writer.notify_one();
+        self.wake_lazy.notify_one();
     }
 
     /// Sends `release` for every dropped import handle that still owns its table entry.

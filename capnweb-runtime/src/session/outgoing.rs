@@ -13,6 +13,12 @@ use crate::value::{PropertyKey, Value};
 use crate::wire::{NoRefs, RefEncoder, encode, json, message};
 
 impl State {
+    /// Queues a message that should go out now (anything but a release).
+    pub(crate) fn queue(&mut self, message: String) {
+        self.outbox.push(message);
+        self.outbox_urgent = true;
+    }
+
     /// Sends `["push", ["pipeline", target, path, args?]]` and returns the promise for its result.
     pub(crate) fn send_push(
         &mut self,
@@ -53,7 +59,7 @@ impl State {
                 weak: Arc::downgrade(&promise),
             },
         );
-        self.outbox.push(text);
+        self.queue(text);
         Hook::Remote(promise)
     }
 
@@ -146,6 +152,7 @@ impl SessionInner {
                     let result = fut.await;
                     session.send_settlement(id, result);
                     drop(settling);
+                    session.flush_now();
                 });
             }
         }
@@ -159,7 +166,7 @@ impl SessionInner {
                 return;
             }
             let text = st.settlement_text(&session, fx, id, result);
-            st.outbox.push(text);
+            st.queue(text);
         });
     }
 }

@@ -46,7 +46,7 @@ impl State {
                 weak: Arc::downgrade(&promise),
             },
         );
-        self.outbox.push(text);
+        self.queue(text);
         Hook::Remote(promise)
     }
 

@@ -1,7 +1,10 @@
 //! WebSocket transport on tokio-tungstenite: one text frame per message, close code 3000 on
 //! abort (protocol.md section 2.1).
 
-use futures_util::{SinkExt, StreamExt};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -61,6 +64,35 @@ where
                 .map_err(disconnected)?;
         }
         self.sink.flush().await.map_err(disconnected)
+    }
+
+    fn try_send(&mut self, messages: &mut Vec<String>) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pending = std::mem::take(messages).into_iter();
+        while let Some(m) = pending.next() {
+            let ready = matches!(
+                Pin::new(&mut self.sink).poll_ready(&mut cx),
+                Poll::Ready(Ok(()))
+            );
+            if !ready {
+                messages.push(m);
+                messages.extend(pending);
+                return false;
+            }
+            if Pin::new(&mut self.sink)
+                .start_send(Message::text(m))
+                .is_err()
+            {
+                // The connection failed: the writer task will see it and end the session.
+                return false;
+            }
+        }
+        // What the socket cannot take now stays buffered; the writer task finishes it.
+        messages.is_empty()
+            && matches!(
+                Pin::new(&mut self.sink).poll_flush(&mut cx),
+                Poll::Ready(Ok(()))
+            )
     }
 
     async fn close(&mut self, info: CloseInfo) {
