@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use capnweb_runtime::transport::websocket;
 use capnweb_runtime::value::{BigInt, Bytes, BytesKind, Date, JsError, Object};
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, Stub, Value};
+use capnweb_runtime::{RpcError, Session, Stub, Value};
 
 use crate::node::{self, NodeServer};
 use crate::server::RustServer;
-use crate::support::{assert_no_leaks, eventually};
+use crate::support::{Listener, assert_no_leaks, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_client_against_rust_server() {
@@ -243,36 +243,6 @@ async fn rust_client_capabilities_and_errors() {
     );
 
     finish(session, api).await;
-}
-
-struct Listener {
-    events: AtomicU32,
-    dropped: Arc<AtomicU32>,
-}
-
-impl RpcTarget for Listener {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
-        let reply = match method {
-            "onEvent" => {
-                let n = self.events.fetch_add(1, Ordering::SeqCst) + 1;
-                Ok(Value::String(format!("ack {n}")))
-            }
-            "done" => {
-                let n: u32 =
-                    capnweb_runtime::from_value(args.into_iter().next().unwrap_or_default())
-                        .unwrap_or(0);
-                Ok(Value::String(format!("done after {n}")))
-            }
-            other => Err(RpcError::no_such_method(other)),
-        };
-        Box::pin(std::future::ready(reply))
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.dropped.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

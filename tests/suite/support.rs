@@ -1,9 +1,11 @@
 //! Shared helpers: session pairs over the in-memory transport and the leak check.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use capnweb_runtime::transport::memory;
-use capnweb_runtime::{Session, SessionStats, Stub};
+use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, SessionStats, Stub, Value};
 
 use crate::api::TestApi;
 use crate::server::BASELINE;
@@ -40,4 +42,52 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// A callback object for `useListener`: answers `onEvent` with `ack <n>` and `done(n)` with
+/// `done after <n>`, and counts its drops.
+pub struct Listener {
+    /// How many `onEvent` calls arrived.
+    pub events: AtomicU32,
+    /// Incremented when the listener is dropped.
+    pub dropped: Arc<AtomicU32>,
+}
+
+impl RpcTarget for Listener {
+    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+        let reply = match method {
+            "onEvent" => {
+                let n = self.events.fetch_add(1, Ordering::SeqCst) + 1;
+                Ok(Value::String(format!("ack {n}")))
+            }
+            "done" => {
+                let n: u32 =
+                    capnweb_runtime::from_value(args.into_iter().next().unwrap_or_default())
+                        .unwrap_or(0);
+                Ok(Value::String(format!("done after {n}")))
+            }
+            other => Err(RpcError::no_such_method(other)),
+        };
+        Box::pin(std::future::ready(reply))
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Listener {
+    /// A fresh listener and its drop counter.
+    pub fn new() -> (Arc<Listener>, Arc<AtomicU32>) {
+        let dropped = Arc::new(AtomicU32::new(0));
+        (
+            Arc::new(Listener {
+                events: AtomicU32::new(0),
+                dropped: dropped.clone(),
+            }),
+            dropped,
+        )
+    }
 }

@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use capnweb_runtime::transport::{
-    CloseInfo, MessageReceiver, MessageSender, Transport, memory, websocket,
-};
+use capnweb_runtime::transport::{memory, websocket};
 use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, RpcPromise, Session, Value, rpc_interface, rpc_target};
 
 use crate::node::{self, NodeServer};
 use crate::support::{assert_no_leaks, eventually};
+use crate::tap::{Log, Tap};
 use crate::typed_api::{
     Event, IDLE, Listener, ListenerClient, NumberFn, NumberFnClient, Profile, TestApiClient,
     TypedServer, typed_main, typed_memory_pair,
@@ -393,80 +392,13 @@ async fn lifetimes(api: &TestApiClient) -> Result<(), RpcError> {
 // ---------------------------------------------------------------------------------------------
 // Round trips, seen on the wire
 
-/// Which way a recorded message went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dir {
-    Sent,
-    Received,
-}
-
-type Log = Arc<Mutex<Vec<(Dir, String)>>>;
-
-/// Wraps a transport and records every message in the order this side sent or received it.
-struct Recording<T> {
-    inner: T,
-    log: Log,
-}
-
-struct RecordingSender<S> {
-    inner: S,
-    log: Log,
-}
-
-struct RecordingReceiver<R> {
-    inner: R,
-    log: Log,
-}
-
-impl<T: Transport> Transport for Recording<T> {
-    type Sender = RecordingSender<T::Sender>;
-    type Receiver = RecordingReceiver<T::Receiver>;
-    fn split(self) -> (Self::Sender, Self::Receiver) {
-        let (sender, receiver) = self.inner.split();
-        (
-            RecordingSender {
-                inner: sender,
-                log: self.log.clone(),
-            },
-            RecordingReceiver {
-                inner: receiver,
-                log: self.log,
-            },
-        )
-    }
-}
-
-impl<S: MessageSender> MessageSender for RecordingSender<S> {
-    async fn send(&mut self, messages: Vec<String>) -> Result<(), RpcError> {
-        self.log
-            .lock()
-            .unwrap()
-            .extend(messages.iter().map(|m| (Dir::Sent, m.clone())));
-        self.inner.send(messages).await
-    }
-
-    async fn close(&mut self, info: CloseInfo) {
-        self.inner.close(info).await
-    }
-}
-
-impl<R: MessageReceiver> MessageReceiver for RecordingReceiver<R> {
-    async fn recv(&mut self) -> Option<Result<String, RpcError>> {
-        let next = self.inner.recv().await;
-        if let Some(Ok(text)) = &next {
-            self.log.lock().unwrap().push((Dir::Received, text.clone()));
-        }
-        next
-    }
-}
-
 /// Asserts that the messages from `from` on were one round trip: `pushes` pushes and one pull
 /// sent before anything came back, and the first answer resolves the pulled import.
 fn assert_one_round_trip(log: &Log, from: usize, pushes: usize, what: &str) {
     let log = log.lock().unwrap()[from..].to_vec();
     let first_answer = log
         .iter()
-        .position(|(dir, _)| *dir == Dir::Received)
+        .position(|(dir, _)| *dir == "<<")
         .unwrap_or_else(|| panic!("{what}: no answer was recorded: {log:?}"));
     let sent: Vec<&str> = log[..first_answer]
         .iter()
@@ -496,7 +428,7 @@ async fn typed_pipelines_cost_one_round_trip() {
     let server = Session::new(b, Some(main));
     let _ = slot.set(server.clone());
     let client = Session::new(
-        Recording {
+        Tap {
             inner: a,
             log: log.clone(),
         },

@@ -8,10 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ImportSlot, ImportedCap, SessionInner};
+use super::SessionInner;
 use crate::batch::BATCH_ENDED_MESSAGE;
 use crate::error::RpcError;
-use crate::hook::Hook;
 
 /// Counts one settlement in flight for as long as it lives (see `SessionInner::settling`). A
 /// guard rather than a plain decrement so the count stays right even if a settlement task is
@@ -93,32 +92,6 @@ impl SessionInner {
         }
         self.abort(RpcError::BatchEnded(BATCH_ENDED_MESSAGE.into()), false);
         Ok(self.take_outbox())
-    }
-
-    /// The peer's main object (import 0), for a session that has no `Session` handle.
-    pub(crate) fn peer_main(self: &Arc<Self>) -> Hook {
-        self.with_state(|st, _| {
-            if let Some(reason) = &st.broken {
-                return Hook::error(reason.clone());
-            }
-            let slot = st.imports.entry(0).or_insert_with(|| ImportSlot::Cap {
-                weak: std::sync::Weak::new(),
-                refcount: 1,
-            });
-            match slot {
-                ImportSlot::Cap { weak, .. } => Hook::Import(weak.upgrade().unwrap_or_else(|| {
-                    let cap = Arc::new(ImportedCap {
-                        session: self.clone(),
-                        id: 0,
-                    });
-                    *weak = Arc::downgrade(&cap);
-                    cap
-                })),
-                ImportSlot::Promise { .. } => {
-                    Hook::error(RpcError::protocol("import 0 is a promise"))
-                }
-            }
-        })
     }
 
     /// Takes every message queued so far (pending releases of dropped handles included).

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{ImportSlot, ImportedCap, SessionInner};
+use super::SessionInner;
 use crate::error::RpcError;
-use crate::hook::Hook;
 use crate::stub::Stub;
 use crate::transport::{CloseInfo, Transport};
 use crate::wire::{Limits, NoRefs, encode, message};
@@ -106,33 +105,7 @@ impl Session {
 
     /// The peer's main object.
     pub fn main(&self) -> Stub {
-        let inner = &self.inner;
-        let hook = inner.with_state(|st, _| {
-            if let Some(reason) = &st.broken {
-                return Hook::error(reason.clone());
-            }
-            let slot = st.imports.entry(0).or_insert_with(|| ImportSlot::Cap {
-                weak: std::sync::Weak::new(),
-                refcount: 1,
-            });
-            match slot {
-                ImportSlot::Cap { weak, .. } => match weak.upgrade() {
-                    Some(cap) => Hook::Import(cap),
-                    None => {
-                        let cap = Arc::new(ImportedCap {
-                            session: inner.clone(),
-                            id: 0,
-                        });
-                        *weak = Arc::downgrade(&cap);
-                        Hook::Import(cap)
-                    }
-                },
-                ImportSlot::Promise { .. } => {
-                    Hook::error(RpcError::protocol("import 0 is a promise"))
-                }
-            }
-        });
-        Stub::from_hook(hook)
+        Stub::from_hook(self.inner.peer_main())
     }
 
     /// Current table sizes (for leak checks).

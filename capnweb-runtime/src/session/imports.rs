@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
-use super::{DroppedImport, SessionInner};
+use super::{DroppedImport, ImportSlot, SessionInner};
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::value::{PropertyKey, Value};
@@ -188,6 +188,34 @@ impl Drop for RemotePromise {
                 ptr: self as *const _ as usize,
             });
         }
+    }
+}
+
+impl SessionInner {
+    /// The peer's main object (import 0). Its handle is made on demand and never released.
+    pub(crate) fn peer_main(self: &Arc<Self>) -> Hook {
+        self.with_state(|st, _| {
+            if let Some(reason) = &st.broken {
+                return Hook::error(reason.clone());
+            }
+            let slot = st.imports.entry(0).or_insert_with(|| ImportSlot::Cap {
+                weak: std::sync::Weak::new(),
+                refcount: 1,
+            });
+            match slot {
+                ImportSlot::Cap { weak, .. } => Hook::Import(weak.upgrade().unwrap_or_else(|| {
+                    let cap = Arc::new(ImportedCap {
+                        session: self.clone(),
+                        id: 0,
+                    });
+                    *weak = Arc::downgrade(&cap);
+                    cap
+                })),
+                ImportSlot::Promise { .. } => {
+                    Hook::error(RpcError::protocol("import 0 is a promise"))
+                }
+            }
+        })
     }
 }
 

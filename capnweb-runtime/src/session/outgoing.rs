@@ -50,6 +50,11 @@ impl State {
             }
         }
         text.push_str("]]");
+        self.register_push(session, text)
+    }
+
+    /// Queues a `push` message, taking the next import ID for its result.
+    pub(crate) fn register_push(&mut self, session: &Arc<SessionInner>, text: String) -> Hook {
         self.last_push_id += 1;
         let id = self.last_push_id;
         let promise = RemotePromise::new(session.clone(), id, false);

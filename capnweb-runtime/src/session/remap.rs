@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::imports::{RemotePromise, broken_hook};
-use super::{Effects, ImportSlot, SessionInner, State};
+use super::imports::broken_hook;
+use super::{Effects, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
 
@@ -37,17 +37,7 @@ impl State {
             refs.join(","),
             instructions.join(",")
         );
-        self.last_push_id += 1;
-        let id = self.last_push_id;
-        let promise = RemotePromise::new(session.clone(), id, false);
-        self.imports.insert(
-            id,
-            ImportSlot::Promise {
-                weak: Arc::downgrade(&promise),
-            },
-        );
-        self.queue(text);
-        Hook::Remote(promise)
+        self.register_push(session, text)
     }
 
     /// A capture as the peer sees it: `["import", id]` for what it hosts (settled or not),
