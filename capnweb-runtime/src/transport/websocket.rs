@@ -131,9 +131,16 @@ fn disconnected(e: tokio_tungstenite::tungstenite::Error) -> RpcError {
     RpcError::Disconnected(format!("WebSocket error: {e}"))
 }
 
+/// Bytes per socket read, and the read buffer an idle connection keeps.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 fn ws_config(options: &SessionOptions) -> WebSocketConfig {
     // Let the protocol limit be the one that trips (with a clear abort), not the transport's.
     WebSocketConfig::default()
+        // tungstenite allocates its read buffer up front (128 KiB by default), which would be
+        // almost all of an idle session's memory. The buffer still grows to fit large frames;
+        // this only bounds how much one read call takes.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(
             options
                 .limits
