@@ -147,23 +147,45 @@ impl Encoder<'_> {
     fn enc_object(&mut self, map: &Object, depth: usize, out: &mut String) -> Result<(), RpcError> {
         out.push('{');
         let mut first = true;
-        for key in ordered_keys(map) {
-            // Assigning `__proto__` in JS sets the prototype instead of a member, so a JS sender
-            // never puts it on the wire (and a JS receiver would drop it).
-            if key == "__proto__" {
-                continue;
+        // JS enumerates array-index keys first; only an object that may have one needs the
+        // reordering (a sorted key list and a lookup per key), so the common case is a walk.
+        if map
+            .keys()
+            .any(|k| k.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        {
+            for key in ordered_keys(map) {
+                if let Some(item) = map.get(key) {
+                    self.enc_entry(key, item, &mut first, depth, out)?;
+                }
             }
-            let Some(item) = map.get(key) else { continue };
-            if !first {
-                out.push(',');
+        } else {
+            for (key, item) in map {
+                self.enc_entry(key, item, &mut first, depth, out)?;
             }
-            first = false;
-            write_string(key, out);
-            out.push(':');
-            self.enc(item, depth + 1, out)?;
         }
         out.push('}');
         Ok(())
+    }
+
+    fn enc_entry(
+        &mut self,
+        key: &str,
+        item: &Value,
+        first: &mut bool,
+        depth: usize,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        // Assigning `__proto__` in JS sets the prototype instead of a member, so a JS sender
+        // never puts it on the wire (and a JS receiver would drop it).
+        if key == "__proto__" {
+            return Ok(());
+        }
+        if !std::mem::take(first) {
+            out.push(',');
+        }
+        write_string(key, out);
+        out.push(':');
+        self.enc(item, depth + 1, out)
     }
 
     /// `["error", name, message(, stack-or-null, props)]`. Never fails: a property that cannot be

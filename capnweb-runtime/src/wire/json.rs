@@ -155,6 +155,19 @@ fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
     false
 }
 
+/// Bytes `write_string` must escape: control characters, `"` and `\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `s` as a JSON string literal, escaped exactly as JavaScript's `JSON.stringify`:
 /// `"` and `\` are backslash-escaped, `\b \f \n \r \t` use their short forms, other control
 /// characters become `\u00xx` (lower-case hex), and everything else (all non-ASCII) is raw UTF-8.
@@ -163,6 +176,9 @@ pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
+        if !NEEDS_ESCAPE[usize::from(b)] {
+            continue;
+        }
         let esc: Option<&str> = match b {
             b'"' => Some("\\\""),
             b'\\' => Some("\\\\"),
