@@ -208,9 +208,12 @@ async fn batch_end_drops_exports_on_both_sides() {
         seen.fetch_add(1, Ordering::SeqCst);
         async { Ok(Value::Undefined) }
     });
+    // Both awaits must be in the request whatever the scheduling: send explicitly, last.
+    batch.set_auto_send(false);
     let notify = api.call("notify", vec![Value::Stub(callback), 3.into()]);
     let counter = api.call("makeCounter", (key.as_str(), 0));
-    let (notified, counter) = tokio::join!(notify.typed::<u32>(), counter);
+    let (notified, counter, sent) = tokio::join!(notify.typed::<u32>(), counter, batch.send());
+    sent.unwrap();
     assert_eq!(notified.unwrap(), 3);
     assert!(matches!(counter, Ok(Value::Stub(_))), "{counter:?}");
     assert_eq!(
@@ -223,7 +226,6 @@ async fn batch_end_drops_exports_on_both_sides() {
         3,
         "the server's calls in the response ran"
     );
-    batch.send().await.unwrap();
     assert_eq!(
         dropped.load(Ordering::SeqCst),
         1,
@@ -331,8 +333,9 @@ async fn failed_request_fails_every_call() {
     })
     .await;
     let batch = http::batch_session(&server.batch_url()).unwrap();
+    batch.set_auto_send(false);
     let api = batch.main();
-    let (a, b) = tokio::join!(api.call("add", (1, 2)), api.call("ping", ()));
+    let (a, b, _) = tokio::join!(api.call("add", (1, 2)), api.call("ping", ()), batch.send());
     let expected = RpcError::BatchEnded("RPC request failed: 413 Payload Too Large".into());
     assert_eq!(a.unwrap_err().to_string(), expected.to_string());
     assert_eq!(b.unwrap_err().to_string(), expected.to_string());
@@ -373,11 +376,15 @@ async fn client_timeout_ends_the_batch_on_both_sides() {
         .unwrap()
         .timeout(Duration::from_millis(200));
     let batch = client.session();
+    // Both calls must be in the request whatever the scheduling: send explicitly, last.
+    batch.set_auto_send(false);
     let api = batch.main();
-    let (counter, hang) = tokio::join!(
+    let (counter, hang, sent) = tokio::join!(
         api.call("makeCounter", (key.as_str(), 0)),
-        api.call("hang", ())
+        api.call("hang", ()),
+        batch.send()
     );
+    assert!(sent.is_err(), "the request timed out");
     let timed_out = "RPC request failed: no response within 200ms";
     for result in [counter, hang] {
         assert!(

@@ -242,11 +242,13 @@ async fn rust_batch_client_callbacks_and_batch_end_against_node_server() {
 async fn rust_batch_client_request_failure_against_node_server() {
     let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
     let batch = capnweb_runtime::http::batch_session(&server.batch_url()).unwrap();
+    batch.set_auto_send(false);
     let api = batch.main();
     let huge: BigInt = "9".repeat(20000).parse().unwrap();
-    let (echo, ping) = tokio::join!(
+    let (echo, ping, _) = tokio::join!(
         api.call("echo", vec![Value::BigInt(huge)]),
-        api.call("ping", ())
+        api.call("ping", ()),
+        batch.send()
     );
     for result in [echo, ping, api.call("ping", ()).await] {
         assert_eq!(
