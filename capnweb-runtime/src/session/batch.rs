@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use super::SessionInner;
 use crate::batch::BATCH_ENDED_MESSAGE;
 use crate::error::RpcError;
@@ -19,7 +21,9 @@ pub(crate) struct SettlingGuard(Arc<SessionInner>);
 
 impl Drop for SettlingGuard {
     fn drop(&mut self) {
-        self.0.settling.send_modify(|n| *n = n.saturating_sub(1));
+        if self.0.settling.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.settled.notify_waiters();
+        }
     }
 }
 
@@ -40,7 +44,7 @@ impl SessionInner {
     /// or `reject` was queued (and the effects of queuing it, which may start more settlements,
     /// have run), so the count never touches 0 while work is still chained.
     pub(crate) fn settling_guard(&self) -> SettlingGuard {
-        self.settling.send_modify(|n| *n += 1);
+        self.settling.fetch_add(1, Ordering::AcqRel);
         SettlingGuard(self.arc())
     }
 
@@ -50,11 +54,19 @@ impl SessionInner {
 
     /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends.
     async fn drained(&self) -> Result<(), RpcError> {
-        let mut settling = self.settling.subscribe();
         let mut ended = self.ended.subscribe();
-        tokio::select! {
-            _ = settling.wait_for(|n| *n == 0) => {}
-            _ = ended.wait_for(Option::is_some) => {}
+        loop {
+            // Register for the notification before looking, so a drop to 0 in between is seen.
+            let notified = self.settled.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.settling.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = ended.wait_for(Option::is_some) => break,
+            }
         }
         match self.broken_reason() {
             Some(reason) => Err(reason),

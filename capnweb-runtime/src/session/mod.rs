@@ -100,7 +100,10 @@ pub(crate) struct SessionInner {
     pub(crate) ended: watch::Sender<Option<RpcError>>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
     /// answers once this is 0 (see batch.rs).
-    pub(crate) settling: watch::Sender<usize>,
+    /// (A plain counter: every settlement of every session touches it, and only a batch waits.)
+    pub(crate) settling: std::sync::atomic::AtomicUsize,
+    /// Notified when `settling` drops to 0.
+    pub(crate) settled: Notify,
     pub(crate) limits: Limits,
     this: Weak<SessionInner>,
 }
@@ -150,7 +153,8 @@ impl SessionInner {
                 wake_lazy: Notify::new(),
                 write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
-                settling: watch::Sender::new(0),
+                settling: std::sync::atomic::AtomicUsize::new(0),
+                settled: Notify::new(),
                 limits,
                 this: this.clone(),
             }
