@@ -4,15 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use capnweb_runtime::transport::memory;
-use capnweb_runtime::transport::websocket::WebSocketTransport;
 use capnweb_runtime::value::Object;
-use capnweb_runtime::{Promise, Session, Stub, Value};
+use capnweb_runtime::{Promise, Stub, Value};
 
 use crate::api::TestApi;
 use crate::node::{self, NodeServer};
 use crate::support::assert_no_leaks;
-use crate::tap::{Log, Tap, sent, sent_after_first_answer};
+use crate::tap::{Log, sent, sent_after_first_answer, tapped_memory_pair, tapped_websocket};
 
 fn object(entries: Vec<(&str, Value)>) -> Value {
     let mut map = Object::new();
@@ -143,18 +141,8 @@ async fn map_cases(api: &Stub, log: &Log) {
 
 #[tokio::test]
 async fn map_against_our_server() {
-    let (a, b) = memory::pair();
     let (api, slot) = TestApi::new();
-    let server = Session::new(b, Some(Stub::new(api)));
-    let _ = slot.set(server.clone());
-    let log = Log::default();
-    let client = Session::new(
-        Tap {
-            inner: a,
-            log: log.clone(),
-        },
-        None,
-    );
+    let (client, server, log) = tapped_memory_pair(Stub::new(api), &slot);
     let api = client.main();
     map_cases(&api, &log).await;
     drop(api);
@@ -164,17 +152,7 @@ async fn map_against_our_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_against_the_typescript_server() {
     let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
-    let (ws, _) = tokio_tungstenite::connect_async(server.ws_url())
-        .await
-        .unwrap();
-    let log = Log::default();
-    let client = Session::new(
-        Tap {
-            inner: WebSocketTransport::new(ws),
-            log: log.clone(),
-        },
-        None,
-    );
+    let (client, log) = tapped_websocket(&server.ws_url()).await;
     let api = client.main();
     map_cases(&api, &log).await;
     crate::interop_ws::assert_peer_clean(&api).await;

@@ -94,3 +94,42 @@ pub fn sent(log: &Log) -> Vec<String> {
         .map(|(_, t)| t.clone())
         .collect()
 }
+
+/// A recorded client session to `server_main` over the in-memory transport: (client, server,
+/// log). `slot` receives the server session (for a main object that reports its stats).
+pub fn tapped_memory_pair(
+    server_main: capnweb_runtime::Stub,
+    slot: &std::sync::OnceLock<capnweb_runtime::Session>,
+) -> (capnweb_runtime::Session, capnweb_runtime::Session, Log) {
+    let (a, b) = capnweb_runtime::transport::memory::pair();
+    let server = capnweb_runtime::Session::new(b, Some(server_main));
+    let _ = slot.set(server.clone());
+    let log = Log::default();
+    let client = capnweb_runtime::Session::new(
+        Tap {
+            inner: a,
+            log: log.clone(),
+        },
+        None,
+    );
+    (client, server, log)
+}
+
+/// A recorded client session over WebSocket to `url` (e.g. the Node server).
+pub async fn tapped_websocket(url: &str) -> (capnweb_runtime::Session, Log) {
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let log = Log::default();
+    let inner = capnweb_runtime::transport::websocket::WebSocketTransport::new(ws);
+    (
+        capnweb_runtime::Session::new(
+            Tap {
+                inner,
+                log: log.clone(),
+            },
+            None,
+        ),
+        log,
+    )
+}

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use capnweb_runtime::transport::memory;
-use capnweb_runtime::transport::websocket::WebSocketTransport;
-use capnweb_runtime::{RpcPromise, Session, rpc_interface, rpc_target};
+use capnweb_runtime::{RpcPromise, rpc_interface, rpc_target};
 use serde::{Deserialize, Serialize};
 
 use crate::node::{self, NodeServer};
 use crate::support::assert_no_leaks;
-use crate::tap::{Log, Tap, sent, sent_after_first_answer};
+use crate::tap::{Log, sent, sent_after_first_answer, tapped_memory_pair, tapped_websocket};
 use crate::typed_api::{IDLE, TestApiClient, UsersClient, typed_main};
 
 /// A function the client hosts; the server calls it once per element.
@@ -176,18 +174,8 @@ async fn peer_clean(api: &TestApiClient) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_map_against_the_typed_rust_server() {
-    let (a, b) = memory::pair();
     let (main, slot) = typed_main();
-    let server = Session::new(b, Some(main));
-    let _ = slot.set(server.clone());
-    let log = Log::default();
-    let client = Session::new(
-        Tap {
-            inner: a,
-            log: log.clone(),
-        },
-        None,
-    );
+    let (client, server, log) = tapped_memory_pair(main, &slot);
     let api = TestApiClient::from(client.main());
     typed_map_cases(&api, &log).await;
     peer_clean(&api).await;
@@ -198,17 +186,7 @@ async fn typed_map_against_the_typed_rust_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_map_against_the_typescript_server() {
     let node = NodeServer::start_async(node::SERVER_SCRIPT).await;
-    let (ws, _) = tokio_tungstenite::connect_async(node.ws_url())
-        .await
-        .unwrap();
-    let log = Log::default();
-    let client = Session::new(
-        Tap {
-            inner: WebSocketTransport::new(ws),
-            log: log.clone(),
-        },
-        None,
-    );
+    let (client, log) = tapped_websocket(&node.ws_url()).await;
     let api = TestApiClient::from(client.main());
     typed_map_cases(&api, &log).await;
     peer_clean(&api).await;
