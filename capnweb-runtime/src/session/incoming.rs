@@ -9,7 +9,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::value::{PropertyKey, Value};
-use crate::wire::message::{self, Message};
+use crate::wire::message::{self, Expr, Message};
 use crate::wire::{Capture, Json, NoRefs, RefDecoder, decode};
 
 impl SessionInner {
@@ -100,21 +100,11 @@ impl State {
                 }
             }
             Message::Resolve(id, expr) => {
-                let value = decode::decode_expr(
-                    expr,
-                    0,
-                    &limits,
-                    &mut SessionDecoder::new(self, fx, session),
-                )?;
+                let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
                 self.settle_import(session, id, Hook::from_value(value), fx);
             }
             Message::Reject(id, expr) => {
-                let value = decode::decode_expr(
-                    expr,
-                    0,
-                    &limits,
-                    &mut SessionDecoder::new(self, fx, session),
-                )?;
+                let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
                 self.settle_import(
                     session,
                     id,
@@ -156,15 +146,14 @@ impl State {
         &mut self,
         session: &Arc<SessionInner>,
         fx: &mut Effects,
-        expr: Json,
+        expr: Expr<'_>,
     ) -> Result<(i64, Value), RpcError> {
         if let Some(reason) = &self.broken {
             return Err(reason.clone());
         }
         self.peer_push_count += 1;
         let id = self.peer_push_count;
-        let value = decode::decode_expr(
-            expr,
+        let value = expr.decode(
             0,
             &session.limits,
             &mut SessionDecoder::new(self, fx, session),

@@ -112,10 +112,12 @@ async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
 
 async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R) {
     let mut ended = inner.ended.subscribe();
+    if ended.borrow_and_update().is_some() {
+        return;
+    }
+    // One registration for the whole session, not one per message.
+    let mut ended = pin!(ended.changed());
     loop {
-        if ended.borrow_and_update().is_some() {
-            return;
-        }
         let next = async {
             let mut next = pin!(receiver.recv());
             match poll_once(&mut next).await {
@@ -134,7 +136,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
         };
         tokio::select! {
             biased;
-            _ = ended.changed() => return,
+            _ = &mut ended => return,
             next = next => match next {
                 Some(Ok(text)) => inner.handle_text(&text),
                 Some(Err(e)) => return inner.abort(e, false),
@@ -145,11 +147,15 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
 }
 
 async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<SharedSender<S>>) {
+    // Registered once and renewed when they fire, rather than made and dropped every turn.
+    let mut urgent = pin!(inner.wake_writer.notified());
+    let mut lazy = pin!(inner.wake_lazy.notified());
     loop {
         tokio::select! {
             biased;
-            _ = inner.wake_writer.notified() => {}
-            _ = inner.wake_lazy.notified() => {
+            _ = &mut urgent => urgent.set(inner.wake_writer.notified()),
+            _ = &mut lazy => {
+                lazy.set(inner.wake_lazy.notified());
                 // Only releases are waiting: let the task that is about to make the next call
                 // (usually woken by the same resolve) queue it, and send both in one write.
                 tokio::task::yield_now().await;

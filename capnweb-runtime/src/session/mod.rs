@@ -88,6 +88,8 @@ pub(crate) struct SessionInner {
     state: Mutex<State>,
     /// Dropped import handles, queued without taking `state` (a drop may happen anywhere).
     dropped: Mutex<Vec<DroppedImport>>,
+    /// Whether `dropped` may be non-empty: lets every `with_state` skip its lock when it is not.
+    has_dropped: std::sync::atomic::AtomicBool,
     /// Wakes the writer task: messages are waiting, or the session ended.
     pub(crate) wake_writer: Notify,
     /// Writes from the producing task when the transport allows (set by the transport driver;
@@ -149,6 +151,7 @@ impl SessionInner {
                     next_callback_id: 0,
                 }),
                 dropped: Mutex::new(Vec::new()),
+                has_dropped: std::sync::atomic::AtomicBool::new(false),
                 wake_writer: Notify::new(),
                 wake_lazy: Notify::new(),
                 write_through: std::sync::OnceLock::new(),
@@ -197,11 +200,20 @@ impl SessionInner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(dropped);
+        self.has_dropped
+            .store(true, std::sync::atomic::Ordering::Release);
         self.wake_lazy.notify_one();
     }
 
     /// Sends `release` for every dropped import handle that still owns its table entry.
     fn apply_dropped(&self, st: &mut State) {
+        // Cleared before the queue is taken, so a drop queued meanwhile sets it again.
+        if !self
+            .has_dropped
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
         let dropped = {
             let mut queue = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
             if queue.is_empty() {

@@ -101,11 +101,11 @@ impl State {
         session: &Arc<SessionInner>,
         fx: &mut Effects,
         id: i64,
-        result: Result<Value, RpcError>,
+        result: Result<&Value, &RpcError>,
     ) -> String {
         let value = match result {
             Ok(value) => value,
-            Err(e) => return reject_text(id, &e),
+            Err(e) => return reject_text(id, e),
         };
         let mark = self.last_export_id;
         let mut text = message::resolve_prefix(id);
@@ -114,7 +114,7 @@ impl State {
             fx,
             session,
         };
-        match encode::encode_value(&value, &mut enc, &mut text) {
+        match encode::encode_value(value, &mut enc, &mut text) {
             Ok(()) => {
                 text.push(']');
                 text
@@ -145,17 +145,23 @@ impl SessionInner {
     /// Waits for export `id` to settle and sends its `resolve` or `reject`. Settles without a
     /// task when the value is already there.
     pub(crate) fn start_settlement(&self, id: i64, hook: Hook) {
+        // A plain settled value is encoded where it lies: pulling would copy all of it.
+        if let Hook::Value(value) = &hook
+            && !value.contains_promise()
+        {
+            return self.send_settlement(id, Ok(value));
+        }
         let settling = self.settling_guard();
         let mut fut = hook.pull();
         drop(hook);
         let mut cx = Context::from_waker(Waker::noop());
         match fut.as_mut().poll(&mut cx) {
-            Poll::Ready(result) => self.send_settlement(id, result),
+            Poll::Ready(result) => self.send_settlement(id, result.as_ref()),
             Poll::Pending => {
                 let session = self.arc();
                 spawn_detached(async move {
                     let result = fut.await;
-                    session.send_settlement(id, result);
+                    session.send_settlement(id, result.as_ref());
                     drop(settling);
                     session.flush_now();
                 });
@@ -163,7 +169,7 @@ impl SessionInner {
         }
     }
 
-    fn send_settlement(&self, id: i64, result: Result<Value, RpcError>) {
+    fn send_settlement(&self, id: i64, result: Result<&Value, &RpcError>) {
         let session = self.arc();
         self.with_state(|st, fx| {
             // Released meanwhile (or the session ended): nobody is waiting for it.

@@ -106,7 +106,11 @@ impl Decoder<'_> {
     }
 
     /// Evaluates an escaped array or a tagged form.
-    fn eval_array(&mut self, mut items: Vec<Json>, depth: usize) -> Result<Value, RpcError> {
+    pub(crate) fn eval_array(
+        &mut self,
+        mut items: Vec<Json>,
+        depth: usize,
+    ) -> Result<Value, RpcError> {
         if items.len() == 1 && items[0].is_array() {
             let Some(Json::Array(inner)) = items.pop() else {
                 return Err(unknown_special(&items));
@@ -303,7 +307,7 @@ pub(crate) fn safe_integer(n: f64) -> Option<i64> {
 }
 
 /// A table ID from an `import`/`pipeline`/`remap` form; other numbers name no entry.
-fn export_id(n: f64) -> Result<i64, RpcError> {
+pub(crate) fn export_id(n: f64) -> Result<i64, RpcError> {
     safe_integer(n).ok_or_else(|| {
         let mut msg = String::from("no such entry on exports table: ");
         write_number(n, &mut msg);

@@ -1,7 +1,8 @@
 //! Tests for expression decoding (and byte-exact re-encoding of everything the trace shows).
 
 use super::decode::decode_expr;
-use super::json::parse;
+use super::json::{parse, precheck};
+use super::stream_decode::decode_expr_text;
 use super::{Capture, Json, Limits, NoRefs, RefDecoder, deserialize, serialize};
 use crate::error::RpcError;
 use crate::value::{BigInt, Bytes, BytesKind, Date, PropertyKey, Value};
@@ -60,7 +61,20 @@ impl RefDecoder for Recorder {
     }
 }
 
+/// Evaluates `text` with the tree evaluator, after checking that the streaming evaluator
+/// (which the session uses for most messages) gives the same result, the same error and the
+/// same reference calls.
 fn de_with(text: &str, limits: &Limits, refs: &mut dyn RefDecoder) -> Result<Value, RpcError> {
+    let outcome = |r: Result<Value, RpcError>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("{}: {}", e.name(), e.message()),
+    };
+    let (mut by_tree, mut by_text) = (Recorder::default(), Recorder::default());
+    let tree = parse(text, limits).and_then(|json| decode_expr(json, 0, limits, &mut by_tree));
+    let streamed =
+        precheck(text, limits).and_then(|()| decode_expr_text(text, 0, limits, &mut by_text));
+    assert_eq!(outcome(streamed), outcome(tree), "{text}");
+    assert_eq!(by_text.0, by_tree.0, "{text}");
     decode_expr(parse(text, limits)?, 0, limits, refs)
 }
 

@@ -34,11 +34,9 @@ pub(crate) fn max_json_nesting(limits: &Limits) -> usize {
         .saturating_add(NESTING_SLACK)
 }
 
-/// Parses one JSON text received from the peer, enforcing the size and nesting limits.
-///
-/// Errors: `TypeError` for an oversized message or nesting beyond [`max_json_nesting`], `SyntaxError` for text
-/// that is not JSON (including lone surrogate escapes, see the module docs).
-pub fn parse(text: &str, limits: &Limits) -> Result<Json, RpcError> {
+/// The checks made before any JSON is parsed: the size limit, and the nesting bound that keeps
+/// serde_json's recursion (switched off) within the stack.
+pub(crate) fn precheck(text: &str, limits: &Limits) -> Result<(), RpcError> {
     check_size(text, limits.max_message_size)?;
     if nesting_exceeds(text.as_bytes(), max_json_nesting(limits)) {
         // JS would parse this and then fail evaluation with the depth error; report the same
@@ -51,6 +49,15 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Json, RpcError> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Parses one JSON text received from the peer, enforcing the size and nesting limits.
+///
+/// Errors: `TypeError` for an oversized message or nesting beyond [`max_json_nesting`], `SyntaxError` for text
+/// that is not JSON (including lone surrogate escapes, see the module docs).
+pub fn parse(text: &str, limits: &Limits) -> Result<Json, RpcError> {
+    precheck(text, limits)?;
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
     let parsed = serde::Deserialize::deserialize(&mut de).and_then(|v: Json| {
@@ -126,6 +133,12 @@ fn check_size(text: &str, max: usize) -> Result<(), RpcError> {
 
 /// True if `[`/`{` nesting (outside strings) goes deeper than `max`. Linear, no recursion.
 fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
+    // Nesting can never exceed the number of opening brackets, and counting them is a cheap
+    // vectorized pass: most messages need no exact scan at all.
+    let openings = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if openings <= max {
+        return false;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -17,35 +17,106 @@
 //! refcount that is not a non-negative integer (which would corrupt a JS peer's table) we are
 //! stricter and report a bad message.
 
-use super::decode::safe_integer;
-use super::json::{parse, write_json, write_number};
-use super::{Json, Limits};
+use serde_json::value::RawValue;
+
+use super::decode::{decode_expr, safe_integer};
+use super::json::{parse, precheck, write_json, write_number};
+use super::stream_decode::decode_expr_text;
+use super::{Json, Limits, RefDecoder};
 use crate::error::RpcError;
+use crate::value::Value;
+
+/// A received expression, not yet evaluated: its text (valid JSON within the limits) when the
+/// message took the fast path, a tree otherwise.
+#[derive(Clone, Debug)]
+pub enum Expr<'a> {
+    /// Text, evaluated as it is parsed.
+    Text(&'a str),
+    /// A parsed tree.
+    Tree(Json),
+}
+
+impl Expr<'_> {
+    /// Evaluates the expression at `depth`, passing reference forms to `refs`.
+    pub(crate) fn decode(
+        self,
+        depth: usize,
+        limits: &Limits,
+        refs: &mut dyn RefDecoder,
+    ) -> Result<Value, RpcError> {
+        match self {
+            Expr::Text(text) => decode_expr_text(text, depth, limits, refs),
+            Expr::Tree(json) => decode_expr(json, depth, limits, refs),
+        }
+    }
+}
+
+impl PartialEq for Expr<'_> {
+    /// Equal when the JSON is (a tree and the text it was parsed from compare equal).
+    fn eq(&self, other: &Self) -> bool {
+        let tree = |e: &Expr<'_>| match e {
+            Expr::Text(text) => serde_json::from_str::<Json>(text).ok(),
+            Expr::Tree(json) => Some(json.clone()),
+        };
+        tree(self) == tree(other)
+    }
+}
 
 /// One received top-level message. Expressions are left unevaluated.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Message {
+pub enum Message<'a> {
     /// `["push", expr]`: a new call (or value) that takes the next positive export ID.
-    Push(Json),
+    Push(Expr<'a>),
     /// `["pull", exportId]`.
     Pull(i64),
     /// `["resolve", importId, expr]`.
-    Resolve(i64, Json),
+    Resolve(i64, Expr<'a>),
     /// `["reject", importId, expr]`.
-    Reject(i64, Json),
+    Reject(i64, Expr<'a>),
     /// `["release", exportId, refcount]`.
     Release(i64, u64),
     /// `["abort", expr]`. A message without a reason carries `["undefined"]`.
     Abort(Json),
     /// `["stream", expr]`: like push, auto-pulled and auto-released.
-    Stream(Json),
+    Stream(Expr<'a>),
     /// `["pipe"]`: creates a pipe that takes the next positive export ID.
     Pipe,
 }
 
 /// Parses one received message text (size, nesting and JSON checks first, see
 /// [`parse`](super::json::parse)).
-pub fn parse_message(text: &str, limits: &Limits) -> Result<Message, RpcError> {
+pub fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    precheck(text, limits)?;
+    if let Some(msg) = parse_common(text) {
+        return Ok(msg);
+    }
+    parse_any(text, limits)
+}
+
+/// The messages that make up nearly all traffic (`push`, `pull`, `resolve`, `reject`,
+/// `release`), well-formed, with their expressions left as text; `None` for anything else,
+/// including every malformed message (the tree parser reports those).
+fn parse_common(text: &str) -> Option<Message<'_>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let items: Vec<&RawValue> = serde::Deserialize::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    // JSON number text is valid Rust float syntax; out-of-range numbers (which serde_json
+    // refuses) come out infinite and are no IDs.
+    let id = |i: usize| safe_integer(items.get(i)?.get().parse::<f64>().ok()?);
+    let expr = |i: usize| Some(Expr::Text(items.get(i)?.get()));
+    Some(match items.first()?.get() {
+        r#""push""# => Message::Push(expr(1)?),
+        r#""pull""# => Message::Pull(id(1)?),
+        r#""resolve""# if items.len() > 2 => Message::Resolve(id(1)?, expr(2)?),
+        r#""reject""# if items.len() > 2 => Message::Reject(id(1)?, expr(2)?),
+        r#""release""# => Message::Release(id(1)?, u64::try_from(id(2)?).ok()?),
+        _ => return None,
+    })
+}
+
+/// Parses any message through a tree, with capnweb's shape rules and error texts.
+fn parse_any<'a>(text: &str, limits: &Limits) -> Result<Message<'a>, RpcError> {
     let json = parse(text, limits)?;
     let Json::Array(mut items) = json else {
         return Err(bad_message(&json));
@@ -55,7 +126,7 @@ pub fn parse_message(text: &str, limits: &Limits) -> Result<Message, RpcError> {
     let msg = match tag {
         "push" | "stream" if items.len() > 1 => {
             let is_push = tag == "push";
-            let expr = items.swap_remove(1);
+            let expr = Expr::Tree(items.swap_remove(1));
             if is_push {
                 Message::Push(expr)
             } else {
@@ -72,7 +143,7 @@ pub fn parse_message(text: &str, limits: &Limits) -> Result<Message, RpcError> {
                 return Err(bad_items(items));
             };
             let is_resolve = tag == "resolve";
-            let expr = items.swap_remove(2);
+            let expr = Expr::Tree(items.swap_remove(2));
             if is_resolve {
                 Message::Resolve(id, expr)
             } else {
@@ -216,7 +287,7 @@ pub fn abort_prefix() -> String {
 mod tests {
     use super::*;
 
-    fn parse_ok(text: &str) -> Message {
+    fn parse_ok(text: &str) -> Message<'_> {
         parse_message(text, &Limits::default()).unwrap()
     }
 
@@ -228,23 +299,24 @@ mod tests {
     #[test]
     fn parses_every_message() {
         let j = |s: &str| serde_json::from_str::<Json>(s).unwrap();
+        let e = |s: &str| Expr::Tree(j(s));
         assert_eq!(
             parse_ok(r#"["push",["pipeline",0,["add"],[2,3]]]"#),
-            Message::Push(j(r#"["pipeline",0,["add"],[2,3]]"#))
+            Message::Push(e(r#"["pipeline",0,["add"],[2,3]]"#))
         );
-        assert_eq!(parse_ok(r#"["push",1,2]"#), Message::Push(j("1")));
+        assert_eq!(parse_ok(r#"["push",1,2]"#), Message::Push(e("1")));
         assert_eq!(
             parse_ok(r#"["stream",{"a":1}]"#),
-            Message::Stream(j(r#"{"a":1}"#))
+            Message::Stream(e(r#"{"a":1}"#))
         );
         assert_eq!(parse_ok(r#"["pipe"]"#), Message::Pipe);
         assert_eq!(parse_ok(r#"["pipe",5]"#), Message::Pipe);
         assert_eq!(parse_ok(r#"["pull",1]"#), Message::Pull(1));
         assert_eq!(parse_ok(r#"["pull",-3.0]"#), Message::Pull(-3));
-        assert_eq!(parse_ok(r#"["resolve",1,5]"#), Message::Resolve(1, j("5")));
+        assert_eq!(parse_ok(r#"["resolve",1,5]"#), Message::Resolve(1, e("5")));
         assert_eq!(
             parse_ok(r#"["reject",-2,"x",9]"#),
-            Message::Reject(-2, j(r#""x""#))
+            Message::Reject(-2, e(r#""x""#))
         );
         assert_eq!(parse_ok(r#"["release",1,2]"#), Message::Release(1, 2));
         assert_eq!(
@@ -304,7 +376,14 @@ mod tests {
     #[test]
     fn json_errors_are_syntax_errors() {
         assert_eq!(parse_err("not json").0, "SyntaxError");
-        assert_eq!(parse_err(r#"["push","\ud800"]"#).0, "SyntaxError");
+        // A lone surrogate escape is valid JSON syntax: the fast path lets it through and the
+        // evaluation of the expression refuses it.
+        let limits = Limits::default();
+        let lone = parse_message(r#"["push","\ud800"]"#, &limits).and_then(|msg| match msg {
+            Message::Push(expr) => expr.decode(0, &limits, &mut super::super::NoRefs),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(lone.unwrap_err().name(), "SyntaxError");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub(crate) mod encode;
 mod encode_tests;
 pub(crate) mod json;
 pub(crate) mod message;
+mod stream_decode;
 
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
