@@ -143,6 +143,26 @@ async fn join_of_awaits_shares_one_batch() {
     assert_client_clean(&batch);
 }
 
+/// The automatic send on a multi-thread runtime: every future of a `join_all` is polled before
+/// the batch goes out (the awaiting task yields once before its pull counts), so all ten calls
+/// share one request, round after round, however the workers interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_all_shares_one_batch_on_a_multi_thread_runtime() {
+    const ROUNDS: usize = 30;
+    let server = HttpServer::start().await;
+    for round in 0..ROUNDS {
+        let batch = http::batch_session(&server.batch_url()).unwrap();
+        let api = batch.main();
+        let sums = join_all((0..10).map(|i| api.call("add", (i, round)).typed::<f64>())).await;
+        for (i, sum) in sums.into_iter().enumerate() {
+            assert_eq!(sum.unwrap(), (i + round) as f64, "round {round}, call {i}");
+        }
+        batch.send().await.unwrap();
+        assert_client_clean(&batch);
+    }
+    assert_eq!(server.served.batches(), ROUNDS);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_after_the_batch_fail_at_once() {
     let server = HttpServer::start().await;

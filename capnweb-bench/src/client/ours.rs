@@ -150,13 +150,9 @@ async fn echoes(api: &BenchApiClient, job: &Job) -> Result<Report, String> {
 
 async fn batch(client: &BatchClient, round: i64) -> Result<(), String> {
     let session = client.session();
-    // Sent by `send()` below, after every call has been awaited once (each first poll is a
-    // pull): the whole batch goes out as one POST on any runtime (see `BatchSession`).
-    session.set_auto_send(false);
     let api = BenchApiClient::from(session.main());
-    let calls = join_all((0..BATCH_CALLS).map(|k| api.add(round, k).into_future()));
-    let (sums, sent) = tokio::join!(calls, session.send());
-    sent.ctx("batch")?;
+    // Awaiting the calls sends the batch, once all ten are queued: one POST (see `BatchSession`).
+    let sums = join_all((0..BATCH_CALLS).map(|k| api.add(round, k).into_future())).await;
     for (k, sum) in sums.into_iter().enumerate() {
         check("batched add", sum.ctx("batched add")?, round + k as i64)?;
     }

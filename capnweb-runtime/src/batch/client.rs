@@ -22,8 +22,8 @@ type SendFn = Box<dyn FnOnce(String) -> BatchFuture + Send + 'static>;
 /// Dropping the main stub wakes nothing in the engine, so this is the backstop.
 const ABANDON_CHECK: Duration = Duration::from_millis(500);
 
-/// How many times the batch yields to the runtime, after the first result is awaited, while the
-/// application keeps queueing messages.
+/// How many times the batch yields to the runtime, after the first result is awaited, while
+/// other tasks keep queueing messages.
 const MAX_SETTLE_ROUNDS: usize = 16;
 
 /// The client end of one HTTP batch: a short-lived session whose messages all travel in one
@@ -36,9 +36,9 @@ const MAX_SETTLE_ROUNDS: usize = 16;
 /// - when the application first **awaits a result** of the batch. The batch waits for the
 ///   awaiting task to yield to the runtime first, so everything the task queued before it
 ///   blocked goes in, including the calls of all futures polled together (`tokio::join!`,
-///   `futures::join_all`) on a current-thread runtime;
+///   `futures::join_all`), on any runtime;
 /// - or when [`BatchSession::send`] is polled (with [`set_auto_send(false)`], the only
-///   trigger while you hold the batch, and exact on any runtime; see below);
+///   trigger while you hold the batch; see below);
 /// - or, if nothing was awaited or sent, once every handle (this value, its clones, and every
 ///   stub and promise of the batch) has been dropped: queued fire-and-forget calls still go
 ///   out, as in capnweb.
@@ -50,11 +50,10 @@ const MAX_SETTLE_ROUNDS: usize = 16;
 /// missed it and fail the same way when it ends. A failed request (connection error, non-2xx
 /// status) fails every call with `BatchEnded("RPC request failed: <status> <statusText>")`.
 ///
-/// On a multi-thread runtime another worker may pick the batch up while the awaiting task is
-/// still running, so calls queued concurrently by other tasks, or by later futures of the same
-/// `join!`, can miss it (they then fail with `BatchEnded`, never silently). For a batch that is
-/// exact on any runtime, turn the automatic send off and poll [`send`](BatchSession::send)
-/// last, after the awaits that should be in it:
+/// Calls queued concurrently by *other* tasks (on other workers of a multi-thread runtime) can
+/// miss the batch (they then fail with `BatchEnded`, never silently). To decide exactly when
+/// the batch goes out, turn the automatic send off and poll [`send`](BatchSession::send) last,
+/// after the awaits that should be in it:
 ///
 /// ```no_run
 /// # async fn example(batch: capnweb_runtime::batch::BatchSession) {
@@ -113,8 +112,10 @@ impl BatchSession {
         Fut: Future<Output = Result<String, RpcError>> + Send + 'static,
     {
         let send: SendFn = Box::new(move |body| Box::pin(send(body)));
+        let inner = SessionInner::new(None, options.limits);
+        inner.batch_client.store(true, Ordering::SeqCst);
         let shared = Arc::new(Shared {
-            inner: SessionInner::new(None, options.limits),
+            inner,
             sender: Mutex::new(Some(send)),
             outcome: watch::Sender::new(None),
             auto_send: AtomicBool::new(true),
@@ -259,8 +260,9 @@ async fn drive(shared: Arc<Shared>) {
         if shared.started() {
             return;
         }
-        let (queued, pulled) = shared.inner.queued();
-        if pulled && shared.auto_send.load(Ordering::SeqCst) {
+        let queued = shared.inner.queued();
+        let awaited = shared.inner.awaited.load(Ordering::SeqCst);
+        if awaited && shared.auto_send.load(Ordering::SeqCst) {
             let_awaiting_task_finish(&shared.inner, queued).await;
             shared.start();
             return;
@@ -280,12 +282,12 @@ async fn drive(shared: Arc<Shared>) {
     }
 }
 
-/// Yields until the outbox stops growing, so messages queued in the same poll as the first pull
-/// (the other branches of a `join!`) make it into the batch.
+/// Yields until the outbox stops growing, so messages other tasks are queueing right now make it
+/// into the batch (the awaiting task's own pass is complete already, see `announce_await`).
 async fn let_awaiting_task_finish(inner: &SessionInner, mut queued: usize) {
     for _ in 0..MAX_SETTLE_ROUNDS {
         tokio::task::yield_now().await;
-        let (now, _) = inner.queued();
+        let now = inner.queued();
         if now == queued {
             return;
         }

@@ -111,14 +111,22 @@ impl SessionInner {
         self.with_state(|st, _| std::mem::take(&mut st.outbox))
     }
 
-    /// How many messages are queued, and whether one is a `pull`: the application is waiting
-    /// for a result. Reads the tables without `with_state`, which would wake the writer (the
-    /// batch client's driver) whenever the outbox is not empty, so checking would wake the
-    /// checker again.
-    pub(crate) fn queued(&self) -> (usize, bool) {
-        let st = self.lock();
-        let pulls = st.outbox.iter().any(|m| m.starts_with("[\"pull\","));
-        (st.outbox.len(), pulls)
+    /// How many messages are queued. Reads the tables without `with_state`, which would wake
+    /// the writer (the batch client's driver) whenever the outbox is not empty, so checking
+    /// would wake the checker again.
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().outbox.len()
+    }
+
+    /// Batch client: tells the driver a task waits for a result, after letting that task yield
+    /// once. Everything polled in the same pass as the await (the other futures of a `join!` or
+    /// `join_all`) queues its messages before the task is polled again, so they all make the
+    /// batch, on any runtime: the driver cannot see the await before the pass is over.
+    pub(crate) async fn announce_await(&self) {
+        tokio::task::yield_now().await;
+        self.awaited
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake_writer.notify_one();
     }
 
     /// Client side: applies the response's messages in order, then ends the session. Whatever

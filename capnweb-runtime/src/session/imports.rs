@@ -127,6 +127,7 @@ impl RemotePromise {
         let this = self.clone();
         Box::pin(async move {
             loop {
+                let mut first_pull = false;
                 let waiting = this.session.with_state(|st, _| {
                     let mut pst = this.lock();
                     match &mut *pst {
@@ -137,6 +138,7 @@ impl RemotePromise {
                             }
                             if !*pulled {
                                 *pulled = true;
+                                first_pull = true;
                                 st.queue(crate::wire::message::pull_text(this.id));
                             }
                             let (tx, rx) = oneshot::channel();
@@ -147,6 +149,9 @@ impl RemotePromise {
                 });
                 match waiting {
                     Ok(rx) => {
+                        if first_pull && this.session.batch_client.load(Ordering::Relaxed) {
+                            this.session.announce_await().await;
+                        }
                         let _ = rx.await;
                     }
                     Err(hook) => return hook.pull().await,

@@ -106,6 +106,12 @@ pub(crate) struct SessionInner {
     pub(crate) settling: std::sync::atomic::AtomicUsize,
     /// Notified when `settling` drops to 0.
     pub(crate) settled: Notify,
+    /// Set for the client end of an HTTP batch: an awaiting task yields once after queueing
+    /// its first `pull` before it counts as awaiting (see `batch::client`).
+    pub(crate) batch_client: std::sync::atomic::AtomicBool,
+    /// Batch client: a task is waiting for a result (it queued a `pull` and then yielded, so
+    /// everything polled together with it has been queued too).
+    pub(crate) awaited: std::sync::atomic::AtomicBool,
     pub(crate) limits: Limits,
     this: Weak<SessionInner>,
 }
@@ -158,6 +164,8 @@ impl SessionInner {
                 ended: watch::Sender::new(None),
                 settling: std::sync::atomic::AtomicUsize::new(0),
                 settled: Notify::new(),
+                batch_client: std::sync::atomic::AtomicBool::new(false),
+                awaited: std::sync::atomic::AtomicBool::new(false),
                 limits,
                 this: this.clone(),
             }
