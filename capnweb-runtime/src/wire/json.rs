@@ -140,21 +140,26 @@ fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
         return false;
     }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Jump through the string: only a quote or a backslash matters in there.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        Some(at) if bytes[i + at] == b'\\' => i += at + 2,
+                        Some(at) => {
+                            i += at;
+                            break;
+                        }
+                        None => return false,
+                    }
+                    if i >= bytes.len() {
+                        return false;
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -164,6 +169,7 @@ fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -468,5 +474,68 @@ mod tests {
         // Brackets inside strings do not count, escaped quotes do not end strings.
         let s = format!("[\"\\\"{}\"]", "[".repeat(5000));
         assert!(parse(&s, &Limits::default()).is_ok());
+    }
+
+    /// The exact scan (which jumps through strings) against a byte-by-byte reference, on
+    /// texts with many brackets inside and outside strings, escapes, and cut-off endings.
+    #[test]
+    fn nesting_scan_matches_a_byte_by_byte_reference() {
+        fn reference(bytes: &[u8], max: usize) -> bool {
+            let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+            for &b in bytes {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'[' | b'{' => {
+                        depth += 1;
+                        if depth > max {
+                            return true;
+                        }
+                    }
+                    b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            false
+        }
+        let pieces = [
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"[[\"",
+            "\"\\\"[\"",
+            "\"\\\\\"",
+            "\"a\\",
+            "1,",
+            ":",
+        ];
+        // A deterministic walk over combinations of the pieces (no randomness in tests).
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            for max in [0, 1, 3, 8] {
+                assert_eq!(
+                    nesting_exceeds(text.as_bytes(), max),
+                    reference(text.as_bytes(), max),
+                    "{text:?} with max {max}"
+                );
+            }
+        }
     }
 }
