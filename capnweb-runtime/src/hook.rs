@@ -183,6 +183,8 @@ pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    // Targets take arguments as trees (typed ones convert them with `from_value`).
+    let args: Vec<Value> = args.into_iter().map(Value::expanded).collect();
     if args.iter().any(Value::contains_promise) {
         // A call waits for its promise arguments, without holding back later calls to the same
         // target (protocol.md section 11, rule 4).
@@ -258,15 +260,25 @@ fn walk<'a>(mut value: &'a Value, path: &'a [PropertyKey]) -> Walk<'a> {
 }
 
 fn get_in_value(value: &Arc<Value>, path: &[PropertyKey]) -> Hook {
-    match walk(value, path) {
+    let expanded = expand_for_path(value, path);
+    match walk(expanded.as_ref().unwrap_or(value), path) {
         Walk::Data(v) => Hook::Value(Arc::new(v.clone())),
         Walk::Forward(hook, rest) => hook.get(rest),
         Walk::Missing => Hook::Value(Arc::new(Value::Undefined)),
     }
 }
 
+/// A value in wire form as a tree, when a property path has to look inside it.
+fn expand_for_path(value: &Value, path: &[PropertyKey]) -> Option<Value> {
+    match value {
+        Value::Wire(text) if !path.is_empty() => Some(text.expand()),
+        _ => None,
+    }
+}
+
 fn call_in_value(value: &Arc<Value>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
-    match walk(value, path) {
+    let expanded = expand_for_path(value, path);
+    match walk(expanded.as_ref().unwrap_or(value), path) {
         Walk::Forward(hook, rest) => hook.call(rest, args),
         Walk::Data(_) | Walk::Missing => Hook::error(not_a_function(path)),
     }
@@ -288,7 +300,8 @@ pub(crate) fn not_a_function(path: &[PropertyKey]) -> RpcError {
 pub(crate) fn substitute(value: Value) -> PullFuture {
     Box::pin(async move {
         match value {
-            Value::Promise(p) => p.hook.pull().await,
+            // A resolution in wire form is expanded: it may land inside a tree.
+            Value::Promise(p) => p.hook.pull().await.map(Value::expanded),
             Value::Array(items) => Ok(Value::Array(substitute_all(items).await?)),
             Value::Object(map) => {
                 let mut out = crate::value::Object::with_capacity(map.len());

@@ -13,7 +13,7 @@ use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
 use crate::target::{CallFuture, RpcTarget};
 use crate::typed::{RpcClient, RpcData, RpcPromise};
-use crate::value::{Value, from_value, to_value};
+use crate::value::{Value, from_value};
 
 /// The argument list of a call, from the arguments the generated client method received.
 /// The first conversion error wins; the call is then not sent and its promise is rejected.
@@ -142,7 +142,7 @@ where
 
 /// Encodes a method's result.
 pub fn encode<T: RpcData>(value: T) -> Result<Value, RpcError> {
-    to_value(&value)
+    crate::value::to_value_for_wire(&value)
 }
 
 /// An error type a method may return: anything that converts into [`RpcError`]. A separate
@@ -168,7 +168,7 @@ impl<E: Into<RpcError>> IntoRpcError for E {
 /// Encodes a method's `Result`: the error becomes a rejection (name, message, properties).
 pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Result<Value, RpcError> {
     match result {
-        Ok(value) => to_value(&value),
+        Ok(value) => crate::value::to_value_for_wire(&value),
         Err(e) => Err(e.into_rpc_error()),
     }
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::target::{FnTarget, RpcTarget};
-use crate::value::{PropertyKey, Value, to_value};
+use crate::value::{PropertyKey, Value};
 
 /// A capability: a reference to an object that may be local, remote, or still a promise.
 ///
@@ -50,7 +50,7 @@ macro_rules! tuple_args {
             #[allow(non_snake_case)]
             fn into_args(self) -> Result<Vec<Value>, RpcError> {
                 let ($($name,)*) = self;
-                Ok(vec![$(to_value(&$name)?),*])
+                Ok(vec![$(crate::value::to_value_for_wire(&$name)?),*])
             }
         }
     };
@@ -220,7 +220,9 @@ impl IntoFuture for Promise {
 
     fn into_future(self) -> Self::IntoFuture {
         // Dropping the hook as soon as the value is in lets the session release it promptly.
-        self.hook.pull()
+        // Application code gets trees, never the wire form.
+        let pull = self.hook.pull();
+        Box::pin(async move { pull.await.map(Value::expanded) })
     }
 }
 

@@ -20,7 +20,7 @@ pub(crate) struct Program {
 /// future finishes (they are owned by it).
 pub(crate) fn replay(subject: Hook, program: Program) -> PullFuture {
     Box::pin(async move {
-        let value = subject.pull().await?;
+        let value = subject.pull().await?.expanded();
         drop(subject);
         match value {
             Value::Array(items) => {

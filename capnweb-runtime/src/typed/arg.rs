@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::promise::RpcPromise;
 use crate::error::RpcError;
-use crate::value::{Value, to_value};
+use crate::value::{Value, to_value, to_value_for_wire};
 
 /// A type that can be an argument or a result of an RPC method: serde both ways, and `Send +
 /// 'static` so targets run on a multi-threaded runtime.
@@ -47,14 +47,14 @@ pub trait RpcArg<T> {
 #[diagnostic::do_not_recommend]
 impl<T: Serialize> RpcArg<T> for T {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value(&self)
+        to_value_for_wire(&self)
     }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Serialize> RpcArg<T> for &T {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value(self)
+        to_value_for_wire(self)
     }
 }
 
@@ -78,7 +78,7 @@ impl RpcArg<String> for &str {
 
 impl<T: Serialize> RpcArg<Vec<T>> for &[T] {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value(self)
+        to_value_for_wire(self)
     }
 }
 

@@ -122,7 +122,8 @@ impl<T: DeserializeOwned> IntoFuture for RpcPromise<T> {
 
     fn into_future(self) -> RpcFuture<T> {
         RpcFuture {
-            pull: self.promise.into_future(),
+            // The raw pull: `from_value` reads a value in wire form itself.
+            pull: self.promise.hook.pull(),
             _type: PhantomData,
         }
     }
@@ -131,7 +132,7 @@ impl<T: DeserializeOwned> IntoFuture for RpcPromise<T> {
 /// The future of an awaited [`RpcPromise<T>`]: waits for the value and converts it to `T`.
 #[must_use = "futures do nothing unless polled"]
 pub struct RpcFuture<T> {
-    pull: <Promise as IntoFuture>::IntoFuture,
+    pull: crate::hook::PullFuture,
     _type: PhantomData<fn() -> T>,
 }
 

@@ -16,6 +16,7 @@ use crate::error::RpcError;
 
 /// Converts a [`Value`] into any serde-deserializable type.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RpcError> {
+    let value = value.expanded();
     deserialize_scope(|| T::deserialize(value))
 }
 

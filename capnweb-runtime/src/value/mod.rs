@@ -13,10 +13,16 @@ mod serde_special;
 #[cfg(test)]
 mod serde_tests;
 mod types;
+mod wire_ser;
+#[cfg(test)]
+mod wire_ser_tests;
+mod wire_text;
 
 pub use de::from_value;
 pub use ser::to_value;
 pub use types::{BigInt, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined};
+pub use wire_text::WireText;
+pub(crate) use wire_text::to_value_for_wire;
 
 use crate::stub::{Promise, Stub};
 
@@ -70,6 +76,11 @@ pub enum Value {
     Stub(Stub),
     /// A promise that is replaced by its resolution before the value reaches the application.
     Promise(Promise),
+    /// Plain data still in its wire form: what the typed layer makes of structured arguments
+    /// and results, so they travel without a tree in between. The runtime expands it
+    /// ([`Value::expanded`]) before handing a value to application code, so you meet it only
+    /// in values you did not get from the runtime's API.
+    Wire(WireText),
 }
 
 impl Value {
@@ -93,6 +104,8 @@ impl Value {
             Value::Response(_) => "Response",
             Value::Stub(_) => "stub",
             Value::Promise(_) => "promise",
+            Value::Wire(text) if text.as_str().starts_with('[') => "array",
+            Value::Wire(_) => "object",
         }
     }
 
@@ -116,6 +129,9 @@ impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         use Value::*;
         match (self, other) {
+            (Wire(a), Wire(b)) => a == b || a.expand() == b.expand(),
+            (Wire(a), b) => a.expand() == *b,
+            (a, Wire(b)) => *a == b.expand(),
             (Undefined, Undefined) | (Null, Null) => true,
             (Bool(a), Bool(b)) => a == b,
             (Number(a), Number(b)) => a == b || (a.is_nan() && b.is_nan()),

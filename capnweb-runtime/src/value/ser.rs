@@ -327,7 +327,7 @@ impl ser::SerializeStructVariant for VariantMapBuilder {
 
 /// Turns map keys into object keys: strings as they are, numbers and booleans as JS would
 /// print them, unit variants by name (like serde_json, plus floats and booleans).
-struct MapKeySerializer;
+pub(crate) struct MapKeySerializer;
 
 /// The error for keys that cannot be object keys.
 fn key_error() -> RpcError {

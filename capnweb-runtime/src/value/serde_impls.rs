@@ -140,6 +140,7 @@ fn int_value(v: i128) -> Value {
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
+            Value::Wire(text) => text.expand().serialize(serializer),
             Value::Undefined => serializer.serialize_unit(),
             Value::Null => serializer.serialize_none(),
             Value::Bool(b) => serializer.serialize_bool(*b),

@@ -18,7 +18,7 @@ use crate::stub::{Promise, Stub};
 use crate::value::{Bytes, BytesKind, JsError, Object, Value};
 
 /// The sender's depth limit (capnweb's `DEFAULT_MAX_DEPTH`); not configurable, as in JS.
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// Appends the expression for `value`; stubs and promises are written by `refs`.
 ///
@@ -139,6 +139,9 @@ impl Encoder<'_> {
             }
             Value::Stub(stub) => self.refs.stub(stub, out)?,
             Value::Promise(promise) => self.refs.promise(promise, out)?,
+            // Plain data in wire form holds nothing deeper than the limit (its serializer
+            // checked), so it is copied as it is.
+            Value::Wire(text) => out.push_str(text.as_str()),
         }
         Ok(())
     }
@@ -271,7 +274,7 @@ fn ordered_keys(map: &Object) -> Vec<&str> {
 }
 
 /// A number expression: NaN and the infinities as tags, anything else JS-formatted.
-fn write_number_expr(n: f64, out: &mut String) {
+pub(crate) fn write_number_expr(n: f64, out: &mut String) {
     if n.is_nan() {
         out.push_str(r#"["nan"]"#);
     } else if n == f64::INFINITY {
@@ -359,6 +362,7 @@ fn write_plain(value: &Value, depth: usize, out: &mut String) -> Result<(), RpcE
             }
             out.push('}');
         }
+        Value::Wire(text) => write_plain(&text.expand(), depth, out)?,
         other => {
             return Err(RpcError::Serialization(format!(
                 "a {} cannot be sent as a Request/Response init setting",

@@ -114,6 +114,6 @@ pub fn deserialize(text: &str) -> Result<Value, RpcError> {
         max_message_size: usize::MAX,
         ..Limits::default()
     };
-    let json = json::parse(text, &limits)?;
-    decode::decode_expr(json, 0, &limits, &mut NoRefs)
+    json::precheck(text, &limits)?;
+    stream_decode::decode_expr_text(text, 0, &limits, &mut NoRefs)
 }

@@ -1,0 +1,416 @@
+//! Serializing a user type straight to Cap'n Web wire text, without building a [`Value`] tree.
+//!
+//! The output is exactly what [`to_value`](super::to_value) followed by the wire encoder
+//! writes: the same number and string formatting, arrays escaped as `[[...]]`, `()` as
+//! `["undefined"]`, enums externally tagged. Whatever needs more than that gives up ([`Bail`])
+//! and the caller takes the tree path, which then decides (and reports errors) as before:
+//! capabilities and the special types (their serializers use magic newtype names), byte
+//! strings, integers a JS number cannot hold, `__proto__` keys (left out by the encoder), keys
+//! that start with a digit (JS enumerates array-index keys first, so the order could change),
+//! nesting near the depth limit, and any error of the type's own `Serialize`. Scalars give up
+//! too: as a tree they cost nothing, and the typed layer wants this for structured data.
+
+use serde::ser::{self, Serialize};
+
+use super::ser::MapKeySerializer;
+use super::serde_impls::{is_magic, take_slot};
+use crate::wire::encode::{MAX_DEPTH, write_number_expr};
+
+/// The depth direct serialization stays below: one level under the encoder's limit, because a
+/// call's arguments sit one level inside the message.
+const LIMIT: usize = MAX_DEPTH - 1;
+use crate::wire::json::{write_number, write_string};
+
+/// The largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE: i128 = 9_007_199_254_740_991;
+
+/// `value` as wire text, or `None` where the tree path must decide (see the module docs).
+pub(crate) fn to_wire_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    let mut out = String::new();
+    value
+        .serialize(WireSerializer {
+            out: &mut out,
+            depth: 0,
+        })
+        .ok()?;
+    Some(out)
+}
+
+/// Why direct serialization gave up; the tree path takes over.
+#[derive(Debug)]
+pub(crate) struct Bail;
+
+impl std::fmt::Display for Bail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("needs the value tree")
+    }
+}
+
+impl std::error::Error for Bail {}
+
+impl ser::Error for Bail {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Bail
+    }
+}
+
+/// Writes one value at `depth` (the top level is 0, as in the encoder).
+struct WireSerializer<'a> {
+    out: &'a mut String,
+    depth: usize,
+}
+
+impl<'a> WireSerializer<'a> {
+    /// Scalars are written only inside structured data.
+    fn scalar(self, write: impl FnOnce(&mut String)) -> Result<(), Bail> {
+        if self.depth == 0 {
+            return Err(Bail);
+        }
+        write(self.out);
+        Ok(())
+    }
+
+    fn int(self, v: i128) -> Result<(), Bail> {
+        if !(-MAX_SAFE..=MAX_SAFE).contains(&v) {
+            return Err(Bail);
+        }
+        self.scalar(|out| write_number(v as f64, out))
+    }
+
+    /// `{"<variant>":` before a variant's content.
+    fn open_variant(self, variant: &str) -> Result<Compound<'a>, Bail> {
+        let mut object = self.open_object()?;
+        object.key(variant)?;
+        Ok(object)
+    }
+
+    fn open_object(self) -> Result<Compound<'a>, Bail> {
+        if self.depth + 1 >= LIMIT {
+            return Err(Bail);
+        }
+        self.out.push('{');
+        Ok(Compound {
+            out: self.out,
+            depth: self.depth,
+            first: true,
+        })
+    }
+
+    fn open_array(self) -> Result<Compound<'a>, Bail> {
+        if self.depth + 1 >= LIMIT {
+            return Err(Bail);
+        }
+        self.out.push_str("[[");
+        Ok(Compound {
+            out: self.out,
+            depth: self.depth,
+            first: true,
+        })
+    }
+}
+
+/// An array or object being written.
+struct Compound<'a> {
+    out: &'a mut String,
+    depth: usize,
+    first: bool,
+}
+
+impl Compound<'_> {
+    fn separator(&mut self) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+    }
+
+    /// Writes a member's key. Keys the encoder treats specially give up: `__proto__` (left
+    /// out) and keys starting with a digit (possibly reordered).
+    fn key(&mut self, key: &str) -> Result<(), Bail> {
+        if key == "__proto__" || key.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            return Err(Bail);
+        }
+        self.separator();
+        write_string(key, self.out);
+        self.out.push(':');
+        Ok(())
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Bail> {
+        value.serialize(WireSerializer {
+            out: self.out,
+            depth: self.depth + 1,
+        })
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Bail> {
+        self.separator();
+        value.serialize(WireSerializer {
+            out: self.out,
+            depth: self.depth + 1,
+        })
+    }
+
+    fn close_object(self) -> Result<(), Bail> {
+        self.out.push('}');
+        Ok(())
+    }
+
+    fn close_array(self) -> Result<(), Bail> {
+        self.out.push_str("]]");
+        Ok(())
+    }
+}
+
+impl<'a> ser::Serializer for WireSerializer<'a> {
+    type Ok = ();
+    type Error = Bail;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Bail> {
+        self.scalar(|out| out.push_str(if v { "true" } else { "false" }))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Bail> {
+        self.int(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Bail> {
+        self.int(v.into())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Bail> {
+        self.int(i128::try_from(v).map_err(|_| Bail)?)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Bail> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Bail> {
+        self.scalar(|out| write_number_expr(v, out))
+    }
+    fn serialize_char(self, v: char) -> Result<(), Bail> {
+        self.scalar(|out| write_string(v.encode_utf8(&mut [0; 4]), out))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Bail> {
+        self.scalar(|out| write_string(v, out))
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_none(self) -> Result<(), Bail> {
+        self.scalar(|out| out.push_str("null"))
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Bail> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Bail> {
+        self.scalar(|out| out.push_str(r#"["undefined"]"#))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Bail> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Bail> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Bail> {
+        if is_magic(name) {
+            // A special value or a capability: clear what its serializer stashed for the tree
+            // path, which will stash it again.
+            let _ = take_slot();
+            return Err(Bail);
+        }
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Bail> {
+        let mut object = self.open_variant(variant)?;
+        object.value(value)?;
+        object.close_object()
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>, Bail> {
+        self.open_array()
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Compound<'a>, Bail> {
+        self.open_array()
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Bail> {
+        self.open_array()
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a>, Bail> {
+        let depth = self.depth;
+        let object = self.open_variant(variant)?;
+        // The variant's array sits one level inside the object.
+        if depth + 2 >= LIMIT {
+            return Err(Bail);
+        }
+        object.out.push_str("[[");
+        Ok(Compound {
+            out: object.out,
+            depth: depth + 1,
+            first: true,
+        })
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Bail> {
+        self.open_object()
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Bail> {
+        self.open_object()
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a>, Bail> {
+        let depth = self.depth;
+        let object = self.open_variant(variant)?;
+        if depth + 2 >= LIMIT {
+            return Err(Bail);
+        }
+        object.out.push('{');
+        Ok(Compound {
+            out: object.out,
+            depth: depth + 1,
+            first: true,
+        })
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        // The variant's array, then the object around it.
+        self.out.push_str("]]}");
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Bail> {
+        let key = key.serialize(MapKeySerializer).map_err(|_| Bail)?;
+        self.key(&key)
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        self.close_object()
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Bail> {
+        self.key(key)?;
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        self.close_object()
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Bail;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Bail> {
+        self.key(key)?;
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Bail> {
+        // The variant's object, then the object around it.
+        self.out.push_str("}}");
+        Ok(())
+    }
+}

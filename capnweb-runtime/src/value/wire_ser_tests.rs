@@ -1,0 +1,168 @@
+//! Direct serialization to wire text must write exactly what `to_value` + the encoder write,
+//! or give up and leave it to them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::wire_ser::to_wire_text;
+use super::{BigInt, Bytes, Date, Undefined, Value, to_value};
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::stub::Stub;
+
+/// Asserts that `value` is written directly, byte for byte as the tree path writes it, and
+/// reads back as the same tree.
+fn same_as_tree<T: Serialize>(value: &T) {
+    let tree = to_value(value).expect("the tree path serializes it");
+    let expected = crate::wire::serialize(&tree).expect("the tree encodes");
+    let direct = to_wire_text(value).unwrap_or_else(|| panic!("gave up on {expected}"));
+    assert_eq!(direct, expected);
+    assert_eq!(crate::wire::deserialize(&direct).unwrap(), tree);
+}
+
+/// Asserts that direct serialization leaves `value` to the tree path.
+fn left_to_tree<T: Serialize>(value: &T) {
+    assert_eq!(to_wire_text(value), None);
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u32,
+    name: String,
+    tags: Vec<String>,
+    score: f64,
+    manager: Option<Box<User>>,
+    flags: (bool, bool),
+    nothing: (),
+}
+
+#[derive(Serialize)]
+enum Shape {
+    Dot,
+    Circle(f64),
+    Rect(f64, f64),
+    Poly {
+        points: Vec<(i32, i32)>,
+        closed: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Wrapper(Vec<u8>);
+
+#[test]
+fn structured_data_is_written_as_the_tree_path_writes_it() {
+    let user = User {
+        id: 7,
+        name: "Ada \"Countess\" Lovelace\n\u{1F600}\u{7}".into(),
+        tags: vec!["a".into(), String::new()],
+        score: -0.5,
+        manager: Some(Box::new(User {
+            id: 1,
+            name: "Babbage".into(),
+            tags: vec![],
+            score: 1e21,
+            manager: None,
+            flags: (true, false),
+            nothing: (),
+        })),
+        flags: (false, true),
+        nothing: (),
+    };
+    same_as_tree(&user);
+    same_as_tree(&vec![Shape::Dot, Shape::Circle(2.5), Shape::Rect(1.0, 2.0)]);
+    same_as_tree(&Shape::Poly {
+        points: vec![(1, -2), (3, 4)],
+        closed: true,
+    });
+    same_as_tree(&vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        5e-324,
+        0.1,
+    ]);
+    same_as_tree(&vec![9_007_199_254_740_991i64, -9_007_199_254_740_991]);
+    same_as_tree(&vec!['x', '\u{0}', '"']);
+    same_as_tree(&BTreeMap::from([("b", 1), ("a", 2), ("ключ", 3)]));
+    same_as_tree(&vec![Undefined, Undefined]);
+    same_as_tree(&vec![Value::Null, Value::Bool(true)]);
+    same_as_tree(&HashMap::from([(true, "yes")]));
+    same_as_tree(&Vec::<Vec<u8>>::new());
+    same_as_tree(&Wrapper(vec![1, 2, 3]));
+    same_as_tree(&Some(vec![None, Some(1)]));
+    let json: serde_json::Value = serde_json::json!({
+        "s": "text", "n": 1.5, "i": -3, "b": false, "z": null,
+        "a": [1, [2, [3]], {"k": []}], "o": {"deep": {"er": [{}]}}
+    });
+    same_as_tree(&json);
+}
+
+#[test]
+fn anything_the_tree_path_must_decide_is_left_to_it() {
+    // Scalars: as trees they cost nothing.
+    left_to_tree(&5);
+    left_to_tree(&"text");
+    left_to_tree(&());
+    // Integers a JS number cannot hold become bigints.
+    left_to_tree(&vec![9_007_199_254_740_992u64]);
+    left_to_tree(&vec![i128::MIN]);
+    // Special values and capabilities.
+    left_to_tree(&vec![Date::from_millis(0.0)]);
+    left_to_tree(&vec![BigInt::from(1u8)]);
+    left_to_tree(&vec![Bytes::new([1, 2])]);
+    left_to_tree(&vec![Stub::from_hook(Hook::Error(Arc::new(
+        RpcError::protocol("x"),
+    )))]);
+    left_to_tree(&vec![Value::Date(Date::from_millis(1.0))]);
+    // Byte strings, keys JS would reorder, `__proto__`.
+    left_to_tree(&vec![serde_bytes_like()]);
+    left_to_tree(&HashMap::from([(1, "one")]));
+    left_to_tree(&BTreeMap::from([("__proto__", 1)]));
+    // Nesting at the limit.
+    let mut deep = serde_json::json!([]);
+    for _ in 0..300 {
+        deep = serde_json::json!([deep]);
+    }
+    left_to_tree(&deep);
+    // The special value's slot is cleared when giving up: the tree path still sees it.
+    let date = vec![Date::from_millis(5.0)];
+    left_to_tree(&date);
+    assert_eq!(
+        to_value(&date).unwrap(),
+        Value::Array(vec![Value::Date(Date::from_millis(5.0))])
+    );
+}
+
+/// A type whose `Serialize` writes a byte string.
+fn serde_bytes_like() -> impl Serialize {
+    struct Raw;
+    impl Serialize for Raw {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(&[1, 2, 3])
+        }
+    }
+    Raw
+}
+
+#[test]
+fn wire_values_expand_wherever_a_tree_is_needed() {
+    let text = super::to_value_for_wire(&vec![1, 2]).unwrap();
+    assert!(matches!(text, Value::Wire(_)));
+    assert_eq!(text.kind(), "array");
+    assert_eq!(
+        text,
+        Value::Array(vec![Value::Number(1.0), Value::Number(2.0)])
+    );
+    assert_eq!(
+        super::from_value::<Vec<u8>>(text.clone()).unwrap(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        text.expanded(),
+        Value::Array(vec![Value::Number(1.0), Value::Number(2.0)])
+    );
+}
