@@ -154,11 +154,6 @@ impl Compound<'_> {
         self.out.push('}');
         Ok(())
     }
-
-    fn close_array(self) -> Result<(), Bail> {
-        self.out.push_str("]]");
-        Ok(())
-    }
 }
 
 impl<'a> ser::Serializer for WireSerializer<'a> {
@@ -320,50 +315,29 @@ impl<'a> ser::Serializer for WireSerializer<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        self.close_array()
-    }
+/// The sequence-like parts of `Compound`: each element is written in turn, then `close`
+/// ends what was opened (`]]`; for a tuple variant also the object around it).
+macro_rules! elements {
+    ($($trait:ident :: $method:ident => $close:literal;)*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Bail;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), Bail> {
+                self.out.push_str($close);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        self.close_array()
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        self.close_array()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        // The variant's array, then the object around it.
-        self.out.push_str("]]}");
-        Ok(())
-    }
+elements! {
+    SerializeSeq::serialize_element => "]]";
+    SerializeTuple::serialize_element => "]]";
+    SerializeTupleStruct::serialize_field => "]]";
+    SerializeTupleVariant::serialize_field => "]]}";
 }
 
 impl ser::SerializeMap for Compound<'_> {
@@ -381,36 +355,30 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Bail> {
-        self.key(key)?;
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        self.close_object()
-    }
+/// The struct-like parts of `Compound`: named fields, then `close` (for a struct variant also
+/// the object around it).
+macro_rules! fields {
+    ($($trait:ident => $close:literal;)*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Bail;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Bail> {
+                self.key(key)?;
+                self.value(value)
+            }
+            fn end(self) -> Result<(), Bail> {
+                self.out.push_str($close);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Bail;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Bail> {
-        self.key(key)?;
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Bail> {
-        // The variant's object, then the object around it.
-        self.out.push_str("}}");
-        Ok(())
-    }
+fields! {
+    SerializeStruct => "}";
+    SerializeStructVariant => "}}";
 }
