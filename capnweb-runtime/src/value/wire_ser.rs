@@ -344,8 +344,7 @@ impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Bail;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Bail> {
-        let key = key.serialize(MapKeySerializer).map_err(|_| Bail)?;
-        self.key(&key)
+        key.serialize(KeyWriter(self))
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Bail> {
         self.value(value)
@@ -381,4 +380,124 @@ macro_rules! fields {
 fields! {
     SerializeStruct => "}";
     SerializeStructVariant => "}}";
+}
+
+/// Writes a map key into its object: string keys without an intermediate `String`, other keys
+/// (numbers, booleans, unit variants) as the tree path's `MapKeySerializer` names them.
+struct KeyWriter<'c, 'a>(&'c mut Compound<'a>);
+
+/// Key kinds the tree path turns into text: the same text here.
+macro_rules! named_keys {
+    ($($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method(self, v: $ty) -> Result<(), Bail> {
+            let name = MapKeySerializer.$method(v).map_err(|_| Bail)?;
+            self.0.key(&name)
+        }
+    )*};
+}
+
+impl ser::Serializer for KeyWriter<'_, '_> {
+    type Ok = ();
+    type Error = Bail;
+    type SerializeSeq = ser::Impossible<(), Bail>;
+    type SerializeTuple = ser::Impossible<(), Bail>;
+    type SerializeTupleStruct = ser::Impossible<(), Bail>;
+    type SerializeTupleVariant = ser::Impossible<(), Bail>;
+    type SerializeMap = ser::Impossible<(), Bail>;
+    type SerializeStruct = ser::Impossible<(), Bail>;
+    type SerializeStructVariant = ser::Impossible<(), Bail>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Bail> {
+        self.0.key(v)
+    }
+    fn serialize_char(self, v: char) -> Result<(), Bail> {
+        self.0.key(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Bail> {
+        self.0.key(variant)
+    }
+    named_keys! {
+        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_i128(i128), serialize_u8(u8), serialize_u16(u16),
+        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128), serialize_f32(f32),
+        serialize_f64(f64),
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Bail> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Bail> {
+        if is_magic(name) {
+            let _ = take_slot();
+            return Err(Bail);
+        }
+        value.serialize(self)
+    }
+    // Nothing else names a key the tree path would accept as it is.
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_none(self) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_unit(self) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Bail> {
+        Err(Bail)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Bail> {
+        Err(Bail)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Bail> {
+        Err(Bail)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Bail> {
+        Err(Bail)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Bail> {
+        Err(Bail)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Bail> {
+        Err(Bail)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Bail> {
+        Err(Bail)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Bail> {
+        Err(Bail)
+    }
 }

@@ -52,6 +52,12 @@ enum Shape {
 #[derive(Serialize)]
 struct Wrapper(Vec<u8>);
 
+#[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Alpha,
+    Beta,
+}
+
 #[test]
 fn structured_data_is_written_as_the_tree_path_writes_it() {
     let user = User {
@@ -91,6 +97,9 @@ fn structured_data_is_written_as_the_tree_path_writes_it() {
     same_as_tree(&vec![Undefined, Undefined]);
     same_as_tree(&vec![Value::Null, Value::Bool(true)]);
     same_as_tree(&HashMap::from([(true, "yes")]));
+    same_as_tree(&BTreeMap::from([('k', 1), ('é', 2)]));
+    same_as_tree(&BTreeMap::from([(Key::Alpha, 1), (Key::Beta, 2)]));
+    same_as_tree(&HashMap::from([(-1i64, "minus one")]));
     same_as_tree(&Vec::<Vec<u8>>::new());
     same_as_tree(&Wrapper(vec![1, 2, 3]));
     same_as_tree(&Some(vec![None, Some(1)]));

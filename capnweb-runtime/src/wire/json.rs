@@ -234,6 +234,12 @@ pub fn write_number(n: f64, out: &mut String) {
         out.push_str("null");
         return;
     }
+    // Integers (most numbers on the wire) print as their digits in JS below 1e21; formatting
+    // them as integers is several times cheaper than the shortest-float algorithm.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        out.push_str(itoa::Buffer::new().format(n as i64));
+        return;
+    }
     let mut buf = ryu_js::Buffer::new();
     out.push_str(buf.format_finite(n));
 }
@@ -352,6 +358,14 @@ mod tests {
         assert_eq!(num(5e-324), "5e-324");
         assert_eq!(num(f64::MAX), "1.7976931348623157e+308");
         assert_eq!(num(f64::NAN), "null");
+        // The integer fast path prints what the float formatter prints.
+        let mut n = 1.0f64;
+        while n < 1e16 {
+            for v in [n, n - 1.0, -n, 1.0 - n, n * 7.0 + 3.0] {
+                assert_eq!(num(v), ryu_js::Buffer::new().format_finite(v), "{v}");
+            }
+            n *= 10.0;
+        }
     }
 
     #[test]
