@@ -84,6 +84,22 @@ impl<'a> WireSerializer<'a> {
         Ok(object)
     }
 
+    /// `{"<variant>":` and then `opener` (`[[` or `{`) of the variant's content, which sits one
+    /// level inside the object.
+    fn open_variant_content(self, variant: &str, opener: &str) -> Result<Compound<'a>, Bail> {
+        let depth = self.depth;
+        if depth + 2 >= LIMIT {
+            return Err(Bail);
+        }
+        let object = self.open_variant(variant)?;
+        object.out.push_str(opener);
+        Ok(Compound {
+            out: object.out,
+            depth: depth + 1,
+            first: true,
+        })
+    }
+
     fn open_object(self) -> Result<Compound<'a>, Bail> {
         if self.depth + 1 >= LIMIT {
             return Err(Bail);
@@ -275,18 +291,7 @@ impl<'a> ser::Serializer for WireSerializer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a>, Bail> {
-        let depth = self.depth;
-        let object = self.open_variant(variant)?;
-        // The variant's array sits one level inside the object.
-        if depth + 2 >= LIMIT {
-            return Err(Bail);
-        }
-        object.out.push_str("[[");
-        Ok(Compound {
-            out: object.out,
-            depth: depth + 1,
-            first: true,
-        })
+        self.open_variant_content(variant, "[[")
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Bail> {
         self.open_object()
@@ -301,17 +306,7 @@ impl<'a> ser::Serializer for WireSerializer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a>, Bail> {
-        let depth = self.depth;
-        let object = self.open_variant(variant)?;
-        if depth + 2 >= LIMIT {
-            return Err(Bail);
-        }
-        object.out.push('{');
-        Ok(Compound {
-            out: object.out,
-            depth: depth + 1,
-            first: true,
-        })
+        self.open_variant_content(variant, "{")
     }
 }
 
