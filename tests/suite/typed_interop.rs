@@ -165,6 +165,17 @@ async fn calls_and_pipelines(api: &TestApiClient) -> Result<(), RpcError> {
     assert_eq!(api.list_user_ids().await?, [1, 2, 3]);
     let sent = Value::Array(vec![1.into(), "two".into(), Value::Null, Value::Undefined]);
     assert_eq!(api.echo(&sent).await?, sent);
+    // Pipelining into a plain data result: a structured value travels in wire form
+    // (`Value::Wire`) both ways, and the server walks into it for the property read.
+    let record: Value = serde_json::from_str::<serde_json::Value>(
+        r#"{"name": "Ada", "langs": ["en", "fr"], "address": {"city": "London"}}"#,
+    )
+    .map(|json| capnweb_runtime::to_value(&json))
+    .expect("valid JSON")?;
+    let echoed = api.echo(&record);
+    let address: Value = echoed.get("address").await?;
+    assert_eq!(address, record_field(&record, "address"));
+    assert_eq!(echoed.await?, record);
     // Promises dropped without being awaited are released (the leak check sees it).
     drop(api.users().get(1).profile());
     Ok(())
@@ -459,4 +470,12 @@ async fn typed_pipelines_cost_one_round_trip() {
     drop(grace);
 
     finish(client, api, Peer::Rust(server)).await;
+}
+
+/// One member of an object value.
+fn record_field(record: &Value, name: &str) -> Value {
+    match record {
+        Value::Object(map) => map.get(name).cloned().unwrap_or_default(),
+        other => panic!("not an object: {other:?}"),
+    }
 }

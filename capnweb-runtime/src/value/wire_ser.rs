@@ -54,6 +54,16 @@ impl ser::Error for Bail {
     }
 }
 
+/// Gives up on a special value or a capability (a magic newtype), clearing what its serializer
+/// stashed for the tree path, which will stash it again.
+fn refuse_special(name: &str) -> Result<(), Bail> {
+    if is_magic(name) {
+        let _ = take_slot();
+        return Err(Bail);
+    }
+    Ok(())
+}
+
 /// Writes one value at `depth` (the top level is 0, as in the encoder).
 struct WireSerializer<'a> {
     out: &'a mut String,
@@ -256,12 +266,7 @@ impl<'a> ser::Serializer for WireSerializer<'a> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Bail> {
-        if is_magic(name) {
-            // A special value or a capability: clear what its serializer stashed for the tree
-            // path, which will stash it again.
-            let _ = take_slot();
-            return Err(Bail);
-        }
+        refuse_special(name)?;
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -430,10 +435,7 @@ impl ser::Serializer for KeyWriter<'_, '_> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Bail> {
-        if is_magic(name) {
-            let _ = take_slot();
-            return Err(Bail);
-        }
+        refuse_special(name)?;
         value.serialize(self)
     }
     // Nothing else names a key the tree path would accept as it is.

@@ -175,3 +175,27 @@ fn wire_values_expand_wherever_a_tree_is_needed() {
         Value::Array(vec![Value::Number(1.0), Value::Number(2.0)])
     );
 }
+
+/// A local target called with an argument in wire form gets a tree, and a dynamic await of a
+/// result in wire form gets a tree: application code never meets `Value::Wire`.
+#[tokio::test]
+async fn local_targets_and_dynamic_awaits_see_trees() {
+    let handed_wire = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = handed_wire.clone();
+    let target = Stub::from_fn(move |args: Vec<Value>| {
+        record
+            .lock()
+            .unwrap()
+            .extend(args.iter().map(|a| matches!(a, Value::Wire(_))));
+        // Answer in wire form, as a typed target does.
+        let result = super::to_value_for_wire(&args);
+        async move { result }
+    });
+    let data = BTreeMap::from([("a", vec![1, 2])]);
+    let arg = super::to_value_for_wire(&data).unwrap();
+    assert!(matches!(arg, Value::Wire(_)));
+    let result = target.invoke(vec![arg]).await.unwrap();
+    assert_eq!(*handed_wire.lock().unwrap(), [false]);
+    assert!(matches!(result, Value::Array(_)), "{result:?}");
+    assert_eq!(result, to_value(&vec![data]).unwrap());
+}
