@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use capnweb_runtime::transport::memory;
 use capnweb_runtime::value::{BigInt, Bytes, Date, Object};
-use capnweb_runtime::{RpcError, Stub, Value};
+use capnweb_runtime::{RpcError, Session, Stub, Value};
 
-use crate::api::drop_count;
+use crate::api::{TestApi, drop_count};
 use crate::support::{Listener, assert_no_leaks, eventually, memory_pair};
 
 #[tokio::test]
@@ -247,4 +249,29 @@ async fn disconnect_fails_pending_calls_and_drops_exports() {
     })
     .await;
     assert!(client.broken_reason().is_some());
+}
+
+/// A server that hands its main object the session handle in `setup` must have it in place for
+/// a call that was already waiting on the connection. The setup sleeps to widen the window in
+/// which a session that started reading too early would answer `stats()` with "no session".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_runs_before_the_first_message_is_read() {
+    let (a, b) = memory::pair();
+    let client = Session::new(a, None);
+    let api = client.main();
+    let stats = tokio::spawn(async move {
+        api.call("stats", ())
+            .typed::<std::collections::HashMap<String, f64>>()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let (main, slot) = TestApi::new();
+    let server = Session::with_setup(b, Some(Stub::new(main)), Default::default(), |session| {
+        std::thread::sleep(Duration::from_millis(100));
+        let _ = slot.set(session.clone());
+    });
+    let answer = stats.await.expect("the stats task").expect("stats()");
+    assert!(answer["exports"] >= 1.0, "stats() answered {answer:?}");
+    assert_no_leaks(&[&client, &server]).await;
 }

@@ -38,10 +38,15 @@ impl RustServer {
                 let options = options.clone();
                 tokio::spawn(async move {
                     let (api, slot) = TestApi::new();
-                    if let Ok(session) =
-                        websocket::accept(stream, Some(Stub::new(api)), options).await
-                    {
+                    // The slot is filled before the first message is read: a `stats()` in
+                    // the client's first batch must find it.
+                    let main = Some(Stub::new(api));
+                    let fill_slot = |session: &Session| {
                         let _ = slot.set(session.clone());
+                    };
+                    if let Ok(session) =
+                        websocket::accept_with_setup(stream, main, options, fill_slot).await
+                    {
                         registry.lock().unwrap().push(session);
                     }
                 });

@@ -503,8 +503,13 @@ impl TypedServer {
                 tokio::spawn(async move {
                     let (main, slot) = typed_main();
                     let options = SessionOptions::default();
-                    if let Ok(session) = websocket::accept(stream, Some(main), options).await {
+                    // Filled before the first message is read (see `RustServer::start_with`).
+                    let fill_slot = |session: &Session| {
                         let _ = slot.set(session.clone());
+                    };
+                    if let Ok(session) =
+                        websocket::accept_with_setup(stream, Some(main), options, fill_slot).await
+                    {
                         registry.lock().unwrap().push(session);
                     }
                 });

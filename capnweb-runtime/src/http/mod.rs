@@ -86,9 +86,9 @@ impl SessionContext {
         &self.headers
     }
 
-    /// Runs `hook` with the session once it has started, e.g. to give the main object a handle
-    /// for `stats()` or `on_broken`. Only WebSocket sessions have a [`Session`] handle: for an
-    /// HTTP batch the hook never runs.
+    /// Runs `hook` with the session before it reads the peer's first message, e.g. to give the
+    /// main object a handle for `stats()` or `on_broken`. Only WebSocket sessions have a
+    /// [`Session`] handle: for an HTTP batch the hook never runs.
     pub fn on_session(&self, hook: impl FnOnce(&Session) + Send + 'static) {
         self.on_session
             .lock()

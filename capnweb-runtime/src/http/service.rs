@@ -143,10 +143,13 @@ impl RpcService {
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let session =
-                        websocket::accept_upgraded(TokioIo::new(upgraded), Some(main), options)
-                            .await;
-                    context.session_started(&session);
+                    let session = websocket::accept_upgraded_with_setup(
+                        TokioIo::new(upgraded),
+                        Some(main),
+                        options,
+                        |session| context.session_started(session),
+                    )
+                    .await;
                     let reason = session.closed().await;
                     tracing::debug!("capnweb: WebSocket session ended: {reason}");
                 }

@@ -95,12 +95,26 @@ impl Session {
         local_main: Option<Stub>,
         options: SessionOptions,
     ) -> Session {
+        Session::with_setup(transport, local_main, options, |_| {})
+    }
+
+    /// [`Session::with_options`] that runs `setup` with the session before it reads its first
+    /// message, so whatever `setup` hands out (a handle for the main object's `stats()`, say)
+    /// is in place before the peer's first call can arrive.
+    pub fn with_setup<T: Transport>(
+        transport: T,
+        local_main: Option<Stub>,
+        options: SessionOptions,
+        setup: impl FnOnce(&Session),
+    ) -> Session {
         let inner = SessionInner::new(local_main.map(|s| s.hook), options.limits);
-        super::io::start(&inner, transport);
-        Session {
+        let session = Session {
             _guard: Arc::new(ShutdownOnDrop(inner.clone())),
             inner,
-        }
+        };
+        setup(&session);
+        super::io::start(&session.inner, transport);
+        session
     }
 
     /// The peer's main object.

@@ -186,20 +186,46 @@ pub async fn accept(
     local_main: Option<Stub>,
     options: SessionOptions,
 ) -> Result<Session, RpcError> {
+    accept_with_setup(stream, local_main, options, |_| {}).await
+}
+
+/// [`accept`] that runs `setup` with the session before it reads the peer's first message
+/// (see [`Session::with_setup`]).
+pub async fn accept_with_setup(
+    stream: TcpStream,
+    local_main: Option<Stub>,
+    options: SessionOptions,
+    setup: impl FnOnce(&Session),
+) -> Result<Session, RpcError> {
     let config = ws_config(&options);
     let ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
         .await
         .map_err(|e| RpcError::Disconnected(format!("WebSocket handshake failed: {e}")))?;
-    Ok(Session::with_options(
+    Ok(Session::with_setup(
         WebSocketTransport::new(ws),
         local_main,
         options,
+        setup,
     ))
 }
 
 /// Starts a session on a connection whose WebSocket handshake an HTTP server has already
 /// completed (an upgraded hyper connection, say): from here on `io` carries WebSocket frames.
 pub async fn accept_upgraded<S>(io: S, local_main: Option<Stub>, options: SessionOptions) -> Session
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    accept_upgraded_with_setup(io, local_main, options, |_| {}).await
+}
+
+/// [`accept_upgraded`] that runs `setup` with the session before it reads the peer's first
+/// message (see [`Session::with_setup`]).
+pub async fn accept_upgraded_with_setup<S>(
+    io: S,
+    local_main: Option<Stub>,
+    options: SessionOptions,
+    setup: impl FnOnce(&Session),
+) -> Session
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -210,7 +236,7 @@ where
         Some(config),
     )
     .await;
-    Session::with_options(WebSocketTransport::new(ws), local_main, options)
+    Session::with_setup(WebSocketTransport::new(ws), local_main, options, setup)
 }
 
 /// Serves every connection on `listener` with a fresh session whose main object comes from
