@@ -183,13 +183,14 @@ pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
-    // Targets take arguments as trees (typed ones convert them with `from_value`). Only local
-    // callers pass wire-form values; what a session decodes is a tree already.
-    let args: Vec<Value> = if args.iter().any(|a| matches!(a, Value::Wire(_))) {
-        args.into_iter().map(Value::expanded).collect()
-    } else {
-        args
-    };
+    // Wire-form arguments (from a local typed caller, or large plain data as received) go as
+    // they are only to targets that read them with `from_value`; the rest get trees.
+    let args: Vec<Value> =
+        if !target.takes_wire_args() && args.iter().any(|a| matches!(a, Value::Wire(_))) {
+            args.into_iter().map(Value::expanded).collect()
+        } else {
+            args
+        };
     if args.iter().any(Value::contains_promise) {
         // A call waits for its promise arguments, without holding back later calls to the same
         // target (protocol.md section 11, rule 4).

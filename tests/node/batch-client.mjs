@@ -32,6 +32,7 @@
 
 import { inspect } from "node:util";
 import { RpcStub, newHttpBatchRpcSession, serialize } from "capnweb";
+import { largeRecord } from "./fixtures.mjs";
 
 /** Upper bound for one scenario. */
 const SCENARIO_TIMEOUT_MS = 5000;
@@ -210,6 +211,8 @@ scenario("values.roundtrip", async (ctx) => {
     ["date", new Date(1709212455678)],
     ["bytes", new Uint8Array([0, 1, 127, 128, 255])],
     ["RangeError", new RangeError("an error value, not thrown")],
+    ["large plain object", largeRecord()],
+    ["large object with a date deep inside", { ...largeRecord(), when: { d: new Date(7) } }],
   ];
   const api = ctx.batch();
   const results = await Promise.allSettled(cases.map(([, value]) => api.echo(value)));

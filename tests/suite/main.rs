@@ -10,6 +10,7 @@ mod http_batch;
 mod http_server;
 mod interop_http;
 mod interop_ws;
+mod large_values;
 mod lifetimes;
 mod map;
 mod node;

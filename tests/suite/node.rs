@@ -32,6 +32,7 @@ pub(crate) const ALL_SCENARIOS: &[&str] = &[
     "pipeline.chain",
     "pipeline.promise-argument",
     "pipeline.property",
+    "pipeline.large-result",
     "capability.returned",
     "capability.function",
     "callback.function",

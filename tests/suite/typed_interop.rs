@@ -14,6 +14,7 @@ use capnweb_runtime::transport::{memory, websocket};
 use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, RpcPromise, Session, Value, rpc_interface, rpc_target};
 
+use crate::large_values::large_records;
 use crate::node::{self, NodeServer};
 use crate::support::{assert_no_leaks, eventually};
 use crate::tap::{Log, Tap};
@@ -106,6 +107,7 @@ both_peers!(calls_and_pipelines: typed_client_pipelines_against_typescript, type
 both_peers!(callbacks: typed_client_callbacks_against_typescript, typed_client_callbacks_against_typed_rust);
 both_peers!(errors: typed_client_errors_against_typescript, typed_client_errors_against_typed_rust);
 both_peers!(lifetimes: typed_client_lifetimes_against_typescript, typed_client_lifetimes_against_typed_rust);
+both_peers!(large_records: typed_client_large_records_against_typescript, typed_client_large_records_against_typed_rust);
 
 async fn calls_and_pipelines(api: &TestApiClient) -> Result<(), RpcError> {
     assert_eq!(api.add(2, 3).await?, 5.0);

@@ -89,6 +89,10 @@ pub(crate) fn target_impl(
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::RpcTarget for #self_ty #where_clause {
+            // Every argument is read with `from_value`, which parses wire text directly.
+            fn takes_wire_args(&self) -> bool {
+                true
+            }
             #call_fn
             #get_fn
             #invoke_fn

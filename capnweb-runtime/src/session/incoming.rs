@@ -108,7 +108,8 @@ impl State {
                 self.settle_import(
                     session,
                     id,
-                    Hook::error(RpcError::from_wire_value(value)),
+                    // A thrown plain value may have been kept as text; errors carry trees.
+                    Hook::error(RpcError::from_wire_value(value.expanded())),
                     fx,
                 );
             }

@@ -16,6 +16,11 @@ use crate::error::RpcError;
 
 /// Converts a [`Value`] into any serde-deserializable type.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RpcError> {
+    if let Value::Wire(text) = &value
+        && let Some(direct) = super::wire_de::from_wire_text(text.as_str())
+    {
+        return Ok(direct);
+    }
     let value = value.expanded();
     deserialize_scope(|| T::deserialize(value))
 }

@@ -13,6 +13,9 @@ mod serde_special;
 #[cfg(test)]
 mod serde_tests;
 mod types;
+mod wire_de;
+#[cfg(test)]
+mod wire_de_tests;
 mod wire_ser;
 #[cfg(test)]
 mod wire_ser_tests;
@@ -77,9 +80,11 @@ pub enum Value {
     /// A promise that is replaced by its resolution before the value reaches the application.
     Promise(Promise),
     /// Plain data still in its wire form: what the typed layer makes of structured arguments
-    /// and results, so they travel without a tree in between. The runtime expands it
-    /// ([`Value::expanded`]) before handing a value to application code, so you meet it only
-    /// in values you did not get from the runtime's API.
+    /// and results, and how large plain values arrive, so they travel between wire text and
+    /// typed code without a tree in between. The runtime expands it ([`Value::expanded`])
+    /// before handing a value to application code that takes trees, so you meet it only in
+    /// values you did not get from the runtime's API (or as arguments of an
+    /// [`RpcTarget`](crate::RpcTarget) that [takes them](crate::RpcTarget::takes_wire_args)).
     Wire(WireText),
 }
 

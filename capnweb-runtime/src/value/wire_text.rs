@@ -10,8 +10,9 @@ use crate::error::RpcError;
 /// form, as [`Value::Wire`] carries it.
 ///
 /// The typed layer serializes structured arguments and results straight into this form, so
-/// they reach the wire without a [`Value`] tree in between. Only the runtime makes one; it is
-/// always valid wire text.
+/// they reach the wire without a [`Value`] tree in between, and large plain values received
+/// from the peer stay in it until a typed receiver reads them. Only the runtime makes one; it
+/// is always valid wire text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WireText(String);
 
@@ -21,10 +22,16 @@ impl WireText {
         &self.0
     }
 
+    /// Received text that [`is_plain_data`](crate::wire) accepted, kept as it came.
+    pub(crate) fn received(text: &str) -> WireText {
+        WireText(text.trim().to_owned())
+    }
+
     /// The same data as a [`Value`] tree.
     pub fn expand(&self) -> Value {
-        // The text came from our own serializer, so it always parses; should it not, the
-        // value reads as `undefined` rather than taking the process down.
+        // The text came from our own serializer or passed the plain-data scan, so it always
+        // parses; should it not, the value reads as `undefined` rather than taking the process
+        // down.
         crate::wire::deserialize(&self.0).unwrap_or_else(|e| {
             tracing::error!("capnweb: a wire-form value did not parse back: {e}");
             Value::Undefined

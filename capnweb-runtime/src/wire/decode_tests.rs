@@ -2,10 +2,15 @@
 
 use super::decode::decode_expr;
 use super::json::{parse, precheck};
-use super::stream_decode::decode_expr_text;
+use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Capture, Json, Limits, NoRefs, RefDecoder, deserialize, serialize};
 use crate::error::RpcError;
 use crate::value::{BigInt, Bytes, BytesKind, Date, PropertyKey, Value};
+
+/// Call arguments as trees (large plain ones may arrive as text).
+fn expanded(args: Option<Vec<Value>>) -> Option<Vec<Value>> {
+    args.map(|args| args.into_iter().map(Value::expanded).collect())
+}
 
 /// Records reference forms and returns a description of each as a string value.
 #[derive(Default)]
@@ -18,6 +23,7 @@ impl RefDecoder for Recorder {
         path: Option<Vec<PropertyKey>>,
         args: Option<Vec<Value>>,
     ) -> Result<Value, RpcError> {
+        let args = expanded(args);
         self.0.push(format!("import {id} {path:?} {args:?}"));
         Ok(Value::String(format!("import {id}")))
     }
@@ -27,6 +33,7 @@ impl RefDecoder for Recorder {
         path: Option<Vec<PropertyKey>>,
         args: Option<Vec<Value>>,
     ) -> Result<Value, RpcError> {
+        let args = expanded(args);
         self.0.push(format!("pipeline {id} {path:?} {args:?}"));
         Ok(Value::String(format!("pipeline {id}")))
     }
@@ -71,10 +78,18 @@ fn de_with(text: &str, limits: &Limits, refs: &mut dyn RefDecoder) -> Result<Val
     };
     let (mut by_tree, mut by_text) = (Recorder::default(), Recorder::default());
     let tree = parse(text, limits).and_then(|json| decode_expr(json, 0, limits, &mut by_tree));
+    let tree = outcome(tree);
     let streamed =
         precheck(text, limits).and_then(|()| decode_expr_text(text, 0, limits, &mut by_text));
-    assert_eq!(outcome(streamed), outcome(tree), "{text}");
+    assert_eq!(outcome(streamed), tree, "{text}");
     assert_eq!(by_text.0, by_tree.0, "{text}");
+    // As a message's expression, large plain data may stay text; expanded, it is the same.
+    let mut by_message = Recorder::default();
+    let kept = precheck(text, limits)
+        .and_then(|()| decode_message_expr(text, 0, limits, &mut by_message))
+        .map(Value::expanded);
+    assert_eq!(outcome(kept), tree, "{text}");
+    assert_eq!(by_message.0, by_tree.0, "{text}");
     decode_expr(parse(text, limits)?, 0, limits, refs)
 }
 
@@ -505,5 +520,105 @@ fn hostile_nesting_does_not_overflow() {
         format!("{}1", "[[".repeat(50_000)),
     ] {
         assert!(deserialize(&text).is_err());
+    }
+}
+
+/// A plain object of about `len` bytes of wire text.
+fn big_plain(len: usize) -> String {
+    let items: Vec<String> = (0..len / 24)
+        .map(|i| format!(r#""k{i}":[[{i},"v\n"]]"#))
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// Records the arguments of each call as they arrive.
+#[derive(Default)]
+struct ArgKinds(Vec<Vec<Value>>);
+
+impl RefDecoder for ArgKinds {
+    fn import(
+        &mut self,
+        _: i64,
+        _: Option<Vec<PropertyKey>>,
+        args: Option<Vec<Value>>,
+    ) -> Result<Value, RpcError> {
+        self.0.push(args.unwrap_or_default());
+        Ok(Value::Null)
+    }
+    fn pipeline(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<Vec<Value>>,
+    ) -> Result<Value, RpcError> {
+        self.import(id, path, args)
+    }
+    fn export(&mut self, _: i64) -> Result<Value, RpcError> {
+        Ok(Value::Null)
+    }
+    fn promise(&mut self, _: i64) -> Result<Value, RpcError> {
+        Ok(Value::Null)
+    }
+    fn remap(
+        &mut self,
+        _: i64,
+        _: Vec<PropertyKey>,
+        _: Vec<Capture>,
+        _: Vec<Json>,
+    ) -> Result<Value, RpcError> {
+        Ok(Value::Null)
+    }
+    fn writable(&mut self, _: i64) -> Result<Value, RpcError> {
+        Ok(Value::Null)
+    }
+    fn readable(&mut self, _: i64) -> Result<Value, RpcError> {
+        Ok(Value::Null)
+    }
+}
+
+fn message_expr(text: &str) -> (Value, Vec<Vec<Value>>) {
+    let mut refs = ArgKinds::default();
+    let value = decode_message_expr(text, 0, &Limits::default(), &mut refs).unwrap();
+    (value, refs.0)
+}
+
+#[test]
+fn large_plain_values_and_arguments_stay_text() {
+    let plain = big_plain(2000);
+    let (value, _) = message_expr(&plain);
+    assert!(matches!(value, Value::Wire(_)), "{value:?}");
+    de(&plain);
+    let array = format!("[[{plain},{plain}]]");
+    assert!(matches!(message_expr(&array).0, Value::Wire(_)));
+    de(&array);
+
+    // Small values, and large ones with a special value or a reference inside, are trees.
+    assert!(matches!(message_expr(r#"{"a":1}"#).0, Value::Object(_)));
+    let dated = format!(r#"{{"d":["date",1],"p":{plain}}}"#);
+    assert!(matches!(message_expr(&dated).0, Value::Object(_)));
+    de(&dated);
+
+    let call = format!(r#"["pipeline",0,["echo"],[{plain},1,{dated},[[{plain}]],["export",-1]]]"#);
+    let (_, calls) = message_expr(&call);
+    let kinds: Vec<&str> = calls[0]
+        .iter()
+        .map(|a| match a {
+            Value::Wire(_) => "text",
+            _ => "tree",
+        })
+        .collect();
+    assert_eq!(kinds, ["text", "tree", "tree", "text", "tree"]);
+    recorded(&call);
+}
+
+#[test]
+fn large_malformed_arguments_fail_as_the_tree_says() {
+    let plain = big_plain(1000);
+    for text in [
+        format!(r#"["pipeline",0,["echo"],[{plain},["date"]]]"#),
+        format!(r#"["pipeline",0,["echo"],[{plain},[[{plain}],1]]]"#),
+        format!(r#"["pipeline",0,["echo"],[["bigint","x{plain}"]]]"#),
+    ] {
+        de_with(&text, &Limits::default(), &mut Recorder::default()).unwrap_err();
     }
 }

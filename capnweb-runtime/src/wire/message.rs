@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 
 use super::decode::{decode_expr, safe_integer};
 use super::json::{parse, precheck, write_json, write_number};
-use super::stream_decode::decode_expr_text;
+use super::stream_decode::decode_message_expr;
 use super::{Json, Limits, RefDecoder};
 use crate::error::RpcError;
 use crate::value::Value;
@@ -45,7 +45,7 @@ impl Expr<'_> {
         refs: &mut dyn RefDecoder,
     ) -> Result<Value, RpcError> {
         match self {
-            Expr::Text(text) => decode_expr_text(text, depth, limits, refs),
+            Expr::Text(text) => decode_message_expr(text, depth, limits, refs),
             Expr::Tree(json) => decode_expr(json, depth, limits, refs),
         }
     }

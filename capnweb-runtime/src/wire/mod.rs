@@ -2,8 +2,8 @@
 //!
 //! The codec knows the syntax of every expression form but not the session's tables: reference
 //! forms (`import`, `pipeline`, `export`, `promise`, `remap`, `writable`, `readable`) are handed
-//! to a [`RefDecoder`] when reading and stubs/promises to a [`RefEncoder`] when writing. The
-//! session engine implements both; [`NoRefs`] refuses them (for errors, aborts and plain data).
+//! to a `RefDecoder` when reading and stubs/promises to a `RefEncoder` when writing. The
+//! session engine implements both; `NoRefs` refuses them (for errors, aborts and plain data).
 
 pub(crate) mod decode;
 mod decode_special;
@@ -14,6 +14,7 @@ pub(crate) mod encode;
 mod encode_tests;
 pub(crate) mod json;
 pub(crate) mod message;
+mod plain;
 mod stream_decode;
 
 use crate::error::RpcError;

@@ -16,10 +16,13 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use serde_json::value::RawValue;
+
 use super::decode::{Decoder, is_blocked_key};
+use super::plain::{KEEP_AS_TEXT_MIN_LEN, is_plain_data};
 use super::{Capture, Json, Limits, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Object, PropertyKey, Value};
+use crate::value::{Object, PropertyKey, Value, WireText};
 
 /// Evaluates the expression in `text` at `depth`, passing reference forms to `refs`.
 pub(crate) fn decode_expr_text(
@@ -28,11 +31,40 @@ pub(crate) fn decode_expr_text(
     limits: &Limits,
     refs: &mut dyn RefDecoder,
 ) -> Result<Value, RpcError> {
+    evaluate(text, depth, limits, refs, false)
+}
+
+/// Evaluates a received message's expression like [`decode_expr_text`], except that a large
+/// value of plain data, or a large plain argument of a call in it, is kept as its text
+/// ([`Value::Wire`]): a typed receiver reads its own types straight from that text.
+pub(crate) fn decode_message_expr(
+    text: &str,
+    depth: usize,
+    limits: &Limits,
+    refs: &mut dyn RefDecoder,
+) -> Result<Value, RpcError> {
+    if text.len() < KEEP_AS_TEXT_MIN_LEN {
+        return evaluate(text, depth, limits, refs, false);
+    }
+    if is_plain_data(text, depth, limits) {
+        return Ok(Value::Wire(WireText::received(text)));
+    }
+    evaluate(text, depth, limits, refs, true)
+}
+
+fn evaluate(
+    text: &str,
+    depth: usize,
+    limits: &Limits,
+    refs: &mut dyn RefDecoder,
+    keep_plain_args: bool,
+) -> Result<Value, RpcError> {
     let mut stop = None;
     let result = {
         let mut ctx = Ctx {
             dec: Decoder { limits, refs },
             stop: &mut stop,
+            keep_plain_args,
         };
         let mut de = serde_json::Deserializer::from_str(text);
         de.disable_recursion_limit();
@@ -70,6 +102,8 @@ enum Stop {
 struct Ctx<'a, 'b> {
     dec: Decoder<'b>,
     stop: &'a mut Option<Stop>,
+    /// Keep large plain call arguments as text (see [`decode_message_expr`]).
+    keep_plain_args: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -311,8 +345,18 @@ impl<'de> Visitor<'de> for Args<'_, '_, '_> {
         f.write_str("an argument list")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<Value>, A::Error> {
-        elements(self.ctx, seq, self.depth + 1)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        if !self.ctx.keep_plain_args {
+            return elements(self.ctx, seq, self.depth + 1);
+        }
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(ArgText {
+            ctx: &mut *self.ctx,
+            depth: self.depth + 1,
+        })? {
+            out.push(item);
+        }
+        Ok(out)
     }
 
     // Anything else where the arguments belong is malformed: the tree evaluator quotes it.
@@ -342,6 +386,37 @@ impl<'de> Visitor<'de> for Args<'_, '_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<Value>, A::Error> {
         Err(self.ctx.fail(Stop::Quote))
+    }
+}
+
+/// One argument of a call, taken as text first: kept as it is when it is large plain data,
+/// evaluated from that text otherwise.
+struct ArgText<'c, 'a, 'b> {
+    ctx: &'c mut Ctx<'a, 'b>,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ArgText<'_, '_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        use serde::de::Error;
+        let text = <&'de RawValue as serde::Deserialize<'de>>::deserialize(de)?.get();
+        if text.len() >= KEEP_AS_TEXT_MIN_LEN
+            && is_plain_data(text, self.depth, self.ctx.dec.limits)
+        {
+            return Ok(Value::Wire(WireText::received(text)));
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        // Why it failed is in the context's stop slot (or, for malformed JSON, nowhere, and the
+        // caller re-evaluates the whole expression as a tree for the error).
+        Expr {
+            ctx: self.ctx,
+            depth: self.depth,
+        }
+        .deserialize(&mut de)
+        .map_err(|_| D::Error::custom("evaluation stopped"))
     }
 }
 
