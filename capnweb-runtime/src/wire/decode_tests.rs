@@ -12,9 +12,10 @@ fn expanded(args: Option<Vec<Value>>) -> Option<Vec<Value>> {
     args.map(|args| args.into_iter().map(Value::expanded).collect())
 }
 
-/// Records reference forms and returns a description of each as a string value.
+/// Records reference forms and returns a description of each as a string value; keeps the
+/// arguments of each call as they arrived.
 #[derive(Default)]
-struct Recorder(Vec<String>);
+struct Recorder(Vec<String>, Vec<Vec<Value>>);
 
 impl RefDecoder for Recorder {
     fn import(
@@ -23,6 +24,7 @@ impl RefDecoder for Recorder {
         path: Option<Vec<PropertyKey>>,
         args: Option<Vec<Value>>,
     ) -> Result<Value, RpcError> {
+        self.1.push(args.clone().unwrap_or_default());
         let args = expanded(args);
         self.0.push(format!("import {id} {path:?} {args:?}"));
         Ok(Value::String(format!("import {id}")))
@@ -33,6 +35,7 @@ impl RefDecoder for Recorder {
         path: Option<Vec<PropertyKey>>,
         args: Option<Vec<Value>>,
     ) -> Result<Value, RpcError> {
+        self.1.push(args.clone().unwrap_or_default());
         let args = expanded(args);
         self.0.push(format!("pipeline {id} {path:?} {args:?}"));
         Ok(Value::String(format!("pipeline {id}")))
@@ -531,55 +534,10 @@ fn big_plain(len: usize) -> String {
     format!("{{{}}}", items.join(","))
 }
 
-/// Records the arguments of each call as they arrive.
-#[derive(Default)]
-struct ArgKinds(Vec<Vec<Value>>);
-
-impl RefDecoder for ArgKinds {
-    fn import(
-        &mut self,
-        _: i64,
-        _: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
-    ) -> Result<Value, RpcError> {
-        self.0.push(args.unwrap_or_default());
-        Ok(Value::Null)
-    }
-    fn pipeline(
-        &mut self,
-        id: i64,
-        path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
-    ) -> Result<Value, RpcError> {
-        self.import(id, path, args)
-    }
-    fn export(&mut self, _: i64) -> Result<Value, RpcError> {
-        Ok(Value::Null)
-    }
-    fn promise(&mut self, _: i64) -> Result<Value, RpcError> {
-        Ok(Value::Null)
-    }
-    fn remap(
-        &mut self,
-        _: i64,
-        _: Vec<PropertyKey>,
-        _: Vec<Capture>,
-        _: Vec<Json>,
-    ) -> Result<Value, RpcError> {
-        Ok(Value::Null)
-    }
-    fn writable(&mut self, _: i64) -> Result<Value, RpcError> {
-        Ok(Value::Null)
-    }
-    fn readable(&mut self, _: i64) -> Result<Value, RpcError> {
-        Ok(Value::Null)
-    }
-}
-
 fn message_expr(text: &str) -> (Value, Vec<Vec<Value>>) {
-    let mut refs = ArgKinds::default();
+    let mut refs = Recorder::default();
     let value = decode_message_expr(text, 0, &Limits::default(), &mut refs).unwrap();
-    (value, refs.0)
+    (value, refs.1)
 }
 
 #[test]
