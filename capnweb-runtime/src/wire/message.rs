@@ -37,7 +37,8 @@ pub enum Expr<'a> {
 }
 
 impl Expr<'_> {
-    /// Evaluates the expression at `depth`, passing reference forms to `refs`.
+    /// Evaluates the expression at `depth`, passing reference forms to `refs`. Large plain
+    /// data in text form may stay text ([`Value::Wire`](crate::Value::Wire)).
     pub(crate) fn decode(
         self,
         depth: usize,
