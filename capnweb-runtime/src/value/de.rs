@@ -13,6 +13,7 @@ use super::de_access::{EnumAccess, visit_array, visit_object};
 use super::serde_impls::{deserialize_scope, is_magic, park};
 use super::{Object, Value};
 use crate::error::RpcError;
+use crate::wire::decode::MAX_SAFE_INTEGER;
 
 /// Converts a [`Value`] into any serde-deserializable type.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RpcError> {
@@ -50,9 +51,6 @@ fn unexpected(value: &Value) -> Unexpected<'_> {
 pub(super) fn invalid_type(value: &Value, expected: &dyn de::Expected) -> RpcError {
     de::Error::invalid_type(unexpected(value), expected)
 }
-
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// An integer read from a number or a bigint.
 enum Int {
@@ -152,6 +150,24 @@ macro_rules! deserialize_int {
     )*};
 }
 
+/// How a number meets a visitor that takes anything: as an integer when it is a safe one (so
+/// maps and untyped targets see `1`, not `1.0`), as a double otherwise. Reading straight from
+/// wire text (`wire_de`) follows the same rule.
+pub(super) fn visit_number<'de, V: Visitor<'de>, E: de::Error>(
+    visitor: V,
+    n: f64,
+) -> Result<V::Value, E> {
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER && !(n == 0.0 && n.is_sign_negative()) {
+        if n >= 0.0 {
+            visitor.visit_u64(n as u64)
+        } else {
+            visitor.visit_i64(n as i64)
+        }
+    } else {
+        visitor.visit_f64(n)
+    }
+}
+
 impl<'de> de::Deserializer<'de> for Value {
     type Error = RpcError;
 
@@ -159,18 +175,7 @@ impl<'de> de::Deserializer<'de> for Value {
         match self {
             Value::Undefined | Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(b),
-            Value::Number(n)
-                if n.fract() == 0.0
-                    && n.abs() <= MAX_SAFE
-                    && !(n == 0.0 && n.is_sign_negative()) =>
-            {
-                if n >= 0.0 {
-                    visitor.visit_u64(n as u64)
-                } else {
-                    visitor.visit_i64(n as i64)
-                }
-            }
-            Value::Number(n) => visitor.visit_f64(n),
+            Value::Number(n) => visit_number(visitor, n),
             Value::BigInt(b) => match (b.to_i128(), b.to_u128()) {
                 (Some(i), _) if i64::try_from(i).is_ok() => visitor.visit_i64(i as i64),
                 (_, Some(u)) if u64::try_from(u).is_ok() => visitor.visit_u64(u as u64),

@@ -15,6 +15,12 @@ use super::serde_impls::{is_magic, take_slot};
 use super::{BigInt, Bytes, Object, Value};
 use crate::error::RpcError;
 
+/// True if JavaScript holds `v` exactly as a number (|v| <= 2^53 - 1).
+pub(super) fn is_safe_integer(v: i128) -> bool {
+    let max = crate::wire::decode::MAX_SAFE_INTEGER as i128;
+    (-max..=max).contains(&v)
+}
+
 /// Converts any serde-serializable value into a [`Value`].
 pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, RpcError> {
     value.serialize(ValueSerializer)
@@ -26,12 +32,9 @@ impl ser::Error for RpcError {
     }
 }
 
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE: i128 = 9_007_199_254_740_991;
-
 /// An integer as a number when JS can hold it exactly, else as a bigint.
-fn int_value(v: i128) -> Value {
-    if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
+pub(super) fn int_value(v: i128) -> Value {
+    if is_safe_integer(v) {
         Value::Number(v as f64)
     } else {
         Value::BigInt(BigInt::from(v))

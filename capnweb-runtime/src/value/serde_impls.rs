@@ -20,6 +20,7 @@ use std::cell::{Cell, RefCell};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+use super::ser::int_value;
 use super::{BigInt, Bytes, Object, Value};
 use crate::error::RpcError;
 
@@ -126,16 +127,6 @@ impl<'de> Deserializer<'de> for Parked {
 
 // ---------------------------------------------------------------------------------------------
 // Value
-
-/// An integer as a number when JS can hold it exactly, else as a bigint.
-fn int_value(v: i128) -> Value {
-    const MAX_SAFE: i128 = 9_007_199_254_740_991;
-    if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
-        Value::Number(v as f64)
-    } else {
-        Value::BigInt(BigInt::from(v))
-    }
-}
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

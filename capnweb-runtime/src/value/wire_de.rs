@@ -17,8 +17,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+use super::de::visit_number;
 
 /// `T` read straight from plain wire text, or `None` if the tree deserializer must decide.
 pub(super) fn from_wire_text<T: de::DeserializeOwned>(text: &str) -> Option<T> {
@@ -31,7 +30,8 @@ pub(super) fn from_wire_text<T: de::DeserializeOwned>(text: &str) -> Option<T> {
 /// A deserializer over wire text whose arrays are escaped.
 struct Plain<D>(D);
 
-/// A visitor that sees escaped arrays as arrays and numbers as JavaScript doubles.
+/// A visitor that sees escaped arrays as arrays and numbers as JavaScript doubles (visited
+/// by the tree deserializer's rule, [`visit_number`]).
 struct Unescape<V>(V);
 
 /// A seed whose deserializer is wrapped in [`Plain`].
@@ -120,24 +120,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Plain<D> {
     }
 }
 
-impl<V> Unescape<V> {
-    /// A number as the tree has it: a double, visited as an integer when it is a safe one.
-    fn number<'de, E: de::Error>(self, n: f64) -> Result<V::Value, E>
-    where
-        V: Visitor<'de>,
-    {
-        if n.fract() == 0.0 && n.abs() <= MAX_SAFE && !(n == 0.0 && n.is_sign_negative()) {
-            if n >= 0.0 {
-                self.0.visit_u64(n as u64)
-            } else {
-                self.0.visit_i64(n as i64)
-            }
-        } else {
-            self.0.visit_f64(n)
-        }
-    }
-}
-
 macro_rules! forward_visit {
     ($($method:ident($ty:ty)),* $(,)?) => {$(
         fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
@@ -165,15 +147,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Unescape<V> {
     );
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<V::Value, E> {
-        self.number(n as f64)
+        visit_number(self.0, n as f64)
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<V::Value, E> {
-        self.number(n as f64)
+        visit_number(self.0, n as f64)
     }
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<V::Value, E> {
-        self.number(n)
+        visit_number(self.0, n)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {

@@ -12,7 +12,7 @@
 
 use serde::ser::{self, Serialize};
 
-use super::ser::MapKeySerializer;
+use super::ser::{MapKeySerializer, is_safe_integer};
 use super::serde_impls::{is_magic, take_slot};
 use crate::wire::encode::{MAX_DEPTH, write_number_expr};
 
@@ -20,9 +20,6 @@ use crate::wire::encode::{MAX_DEPTH, write_number_expr};
 /// call's arguments sit one level inside the message.
 const LIMIT: usize = MAX_DEPTH - 1;
 use crate::wire::json::{write_number, write_string};
-
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE: i128 = 9_007_199_254_740_991;
 
 /// `value` as wire text, or `None` where the tree path must decide (see the module docs).
 pub(crate) fn to_wire_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
@@ -81,7 +78,7 @@ impl<'a> WireSerializer<'a> {
     }
 
     fn int(self, v: i128) -> Result<(), Bail> {
-        if !(-MAX_SAFE..=MAX_SAFE).contains(&v) {
+        if !is_safe_integer(v) {
             return Err(Bail);
         }
         self.scalar(|out| write_number(v as f64, out))
