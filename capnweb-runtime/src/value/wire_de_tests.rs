@@ -174,3 +174,53 @@ fn from_value_on_wire_text_matches_the_tree_errors_included() {
     let from_tree = from_value::<User>(crate::wire::deserialize(bad).unwrap()).unwrap_err();
     assert_eq!(from_wire.message(), from_tree.message());
 }
+
+/// Every member of an object, in order, duplicates included.
+#[derive(Debug, PartialEq)]
+struct Entries(Vec<(String, u32)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct All;
+        impl<'de> serde::de::Visitor<'de> for All {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        de.deserialize_map(All)
+    }
+}
+
+#[derive(Deserialize, PartialEq, Debug)]
+struct Pair {
+    a: u32,
+}
+
+#[test]
+fn repeated_keys_read_as_the_tree_reads_them_except_for_a_visitor_that_keeps_all() {
+    // JavaScript never sends a key twice; another peer might.
+    let text = r#"{"a":1,"b":2,"a":3}"#;
+    let wire = || Value::Wire(WireText::received(text));
+    let tree = || crate::wire::deserialize(text).unwrap();
+    // Derived structs refuse the repeat on the text path and fall back to the tree.
+    left_to_tree::<Pair>(text);
+    assert_eq!(from_value::<Pair>(wire()).unwrap(), Pair { a: 3 });
+    // Maps keep the last value either way.
+    same_as_tree::<HashMap<String, u32>>(text);
+    same_as_tree::<serde_json::Value>(text);
+    // The accepted difference: a visitor that keeps every member sees the repeat only on the
+    // text path (the tree holds each key once).
+    assert_eq!(from_value::<Entries>(tree()).unwrap().0.len(), 2);
+    assert_eq!(from_value::<Entries>(wire()).unwrap().0.len(), 3);
+}
