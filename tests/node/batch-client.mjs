@@ -30,9 +30,9 @@
 //     application chooses the status: the Node test server answers 500, the Rust
 //     server 400).
 
-import { inspect } from "node:util";
-import { RpcStub, newHttpBatchRpcSession, serialize } from "capnweb";
+import { RpcStub, newHttpBatchRpcSession } from "capnweb";
 import { largeRecord } from "./fixtures.mjs";
+import { CheckFailed, check, deepEqual, expectEqual, expectRejection, show, sleep, uniqueKey } from "./checks.mjs";
 
 /** Upper bound for one scenario. */
 const SCENARIO_TIMEOUT_MS = 5000;
@@ -68,74 +68,6 @@ globalThis.fetch = async (input, init) => {
 function messagesOf(body) {
   return body === "" ? [] : body.split("\n").map((line) => JSON.parse(line));
 }
-
-// ---------------------------------------------------------------------------
-// Checks
-// ---------------------------------------------------------------------------
-
-class CheckFailed extends Error {}
-
-function check(condition, message) {
-  if (!condition) throw new CheckFailed(message);
-}
-
-function show(value) {
-  try {
-    return serialize(value);
-  } catch {
-    return inspect(value, { depth: 6, breakLength: Infinity });
-  }
-}
-
-function errorProps(error) {
-  const props = {};
-  for (const key of Object.keys(error)) {
-    if (key !== "name" && key !== "message" && key !== "stack") props[key] = error[key];
-  }
-  return props;
-}
-
-/** Structural equality for the values the scenarios use (NaN equals NaN). */
-function deepEqual(a, b) {
-  if (typeof a !== typeof b) return false;
-  if (typeof a === "number") return Object.is(a, b);
-  if (a === null || b === null || typeof a !== "object") return a === b;
-  if (a instanceof Date || b instanceof Date) {
-    return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime());
-  }
-  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
-    return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && a.length === b.length && a.every((x, i) => x === b[i]);
-  }
-  if (a instanceof Error || b instanceof Error) {
-    return a instanceof Error && b instanceof Error && a.message === b.message && deepEqual(errorProps(a), errorProps(b));
-  }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  }
-  const aKeys = Object.keys(a).sort();
-  const bKeys = Object.keys(b).sort();
-  return deepEqual(aKeys, bKeys) && aKeys.every((key) => deepEqual(a[key], b[key]));
-}
-
-function expectEqual(actual, expected, what) {
-  check(deepEqual(actual, expected), `${what}: got ${show(actual)}, expected ${show(expected)}`);
-}
-
-async function expectRejection(promise, what) {
-  let value;
-  try {
-    value = await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new CheckFailed(`${what}: resolved to ${show(value)}, expected a rejection`);
-}
-
-function uniqueKey(prefix) {
-  return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------
 // Scenario context
