@@ -12,6 +12,8 @@ mod serde_impls;
 mod serde_special;
 #[cfg(test)]
 mod serde_tests;
+#[cfg(test)]
+mod test_fixtures;
 mod types;
 mod wire_de;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::test_fixtures::{Shape, User, sample_user};
 use super::wire_de::from_wire_text;
 use super::{BigInt, Date, Value, WireText, from_value};
 
@@ -27,27 +28,6 @@ fn left_to_tree<T: DeserializeOwned + Debug>(text: &str) {
 /// `value` written as the typed layer writes it.
 fn wire<T: Serialize>(value: &T) -> String {
     crate::wire::serialize(&super::to_value(value).unwrap()).unwrap()
-}
-
-#[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
-struct User {
-    id: u32,
-    name: String,
-    tags: Vec<String>,
-    score: f64,
-    manager: Option<Box<User>>,
-    flags: (bool, bool),
-}
-
-#[derive(Serialize, Deserialize, PartialEq, Debug)]
-enum Shape {
-    Dot,
-    Circle(f64),
-    Rect(f64, f64),
-    Poly {
-        points: Vec<(i32, i32)>,
-        closed: bool,
-    },
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -71,28 +51,10 @@ struct Flat {
     rest: BTreeMap<String, Vec<bool>>,
 }
 
-fn user() -> User {
-    User {
-        id: 7,
-        name: "Ada \"the\" first\n✓".into(),
-        tags: vec!["a".into(), String::new()],
-        score: -0.25,
-        manager: Some(Box::new(User {
-            id: 1,
-            name: "boss".into(),
-            tags: vec![],
-            score: 1e300,
-            manager: None,
-            flags: (false, true),
-        })),
-        flags: (true, false),
-    }
-}
-
 #[test]
 fn structs_enums_and_collections_read_directly() {
-    same_as_tree::<User>(&wire(&user()));
-    same_as_tree::<Vec<User>>(&wire(&vec![user(), user()]));
+    same_as_tree::<User>(&wire(&sample_user()));
+    same_as_tree::<Vec<User>>(&wire(&vec![sample_user(), sample_user()]));
     for shape in [
         Shape::Dot,
         Shape::Circle(2.5),
@@ -163,9 +125,9 @@ fn special_types_and_mismatches_are_left_to_the_tree() {
 
 #[test]
 fn from_value_on_wire_text_matches_the_tree_errors_included() {
-    let text = wire(&user());
+    let text = wire(&sample_user());
     let direct: User = from_value(Value::Wire(WireText::received(&text))).unwrap();
-    assert_eq!(direct, user());
+    assert_eq!(direct, sample_user());
     let tree: Value = from_value(Value::Wire(WireText::received(&text))).unwrap();
     assert_eq!(tree, crate::wire::deserialize(&text).unwrap());
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::test_fixtures::{Shape, sample_user};
 use super::wire_ser::to_wire_text;
 use super::{BigInt, Bytes, Date, Undefined, Value, to_value};
 use crate::error::RpcError;
@@ -28,28 +29,6 @@ fn left_to_tree<T: Serialize>(value: &T) {
 }
 
 #[derive(Serialize)]
-struct User {
-    id: u32,
-    name: String,
-    tags: Vec<String>,
-    score: f64,
-    manager: Option<Box<User>>,
-    flags: (bool, bool),
-    nothing: (),
-}
-
-#[derive(Serialize)]
-enum Shape {
-    Dot,
-    Circle(f64),
-    Rect(f64, f64),
-    Poly {
-        points: Vec<(i32, i32)>,
-        closed: bool,
-    },
-}
-
-#[derive(Serialize)]
 struct Wrapper(Vec<u8>);
 
 #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,24 +39,10 @@ enum Key {
 
 #[test]
 fn structured_data_is_written_as_the_tree_path_writes_it() {
-    let user = User {
-        id: 7,
-        name: "Ada \"Countess\" Lovelace\n\u{1F600}\u{7}".into(),
-        tags: vec!["a".into(), String::new()],
-        score: -0.5,
-        manager: Some(Box::new(User {
-            id: 1,
-            name: "Babbage".into(),
-            tags: vec![],
-            score: 1e21,
-            manager: None,
-            flags: (true, false),
-            nothing: (),
-        })),
-        flags: (false, true),
-        nothing: (),
-    };
+    let user = sample_user();
     same_as_tree(&user);
+    // A unit is `undefined`, written directly too.
+    same_as_tree(&((), "unit", [(), ()]));
     same_as_tree(&vec![Shape::Dot, Shape::Circle(2.5), Shape::Rect(1.0, 2.0)]);
     same_as_tree(&Shape::Poly {
         points: vec![(1, -2), (3, 4)],
