@@ -21,3 +21,4 @@ mod tap;
 mod typed_api;
 mod typed_interop;
 mod typed_map;
+mod writes;

@@ -1,12 +1,15 @@
 //! Moving messages between a session and its transport.
 //!
-//! Latency is mostly task hand-offs, so the task that produces messages writes them itself
-//! when the transport can take them without waiting ("write-through"): the reader after it has
-//! applied everything that was readable, a caller right after queueing the `pull` it is about
-//! to wait for, a finished call right after queueing its settlement. Those attempts never wait
-//! (a reader that waited on a full socket could deadlock with a peer doing the same); whatever
-//! they cannot finish, and messages nobody is about to flush (pipelined pushes, releases), go
-//! through the writer task.
+//! Latency and CPU are mostly task hand-offs: on a multi-thread runtime, waking a second task
+//! for a connection often wakes a second worker thread too, which then looks for work, steals
+//! it or parks again (measured: a futex wake-up and several context switches per call). So the
+//! reader does a connection's work itself: it applies each received message (running the calls
+//! it delivers, as far as they go without waiting) and writes what that produced before it
+//! waits for more ("write-through"). Messages queued on the reader's own thread while it
+//! applies a message therefore wake nobody. The writer task is for everything else: messages
+//! queued by other tasks (a caller's `push`, a release), and whatever a write-through attempt
+//! could not finish. Write-through never waits (a reader that waited on a full socket could
+//! deadlock with a peer doing the same).
 
 use std::future::Future;
 use std::pin::pin;
@@ -37,14 +40,15 @@ pub(crate) trait WriteThrough: Send + Sync {
 
 impl<S: MessageSender> WriteThrough for SharedSender<S> {
     fn flush_now(&self, inner: &SessionInner) {
-        // The writer task is busy with the transport: it will take the outbox when done.
+        // The writer task is busy with the transport, or has an unfinished write: it must go
+        // round once more, as it may have taken the outbox before the newest messages.
         let Ok(mut slot) = self.try_lock() else {
-            return;
+            return inner.wake_writer.notify_one();
         };
         if !slot.leftover.is_empty() || slot.unflushed {
-            return;
+            return inner.wake_writer.notify_one();
         }
-        let Some(mut batch) = inner.take_urgent_outbox() else {
+        let Some(mut batch) = inner.take_outbox_for_write_through() else {
             return;
         };
         if !slot.sender.try_send(&mut batch) {
@@ -78,26 +82,54 @@ impl SessionInner {
         }
     }
 
-    /// The outbox, if it holds something urgent and the session is not closing (closing is the
+    /// The outbox, if it holds something and the session is not closing (closing is the
     /// writer's job).
-    fn take_urgent_outbox(&self) -> Option<Vec<String>> {
+    fn take_outbox_for_write_through(&self) -> Option<Vec<String>> {
         self.with_state(|st, _| {
-            if !st.outbox_urgent || st.close.is_some() {
+            if st.outbox.is_empty() || st.close.is_some() {
                 return None;
             }
-            st.outbox_urgent = false;
             Some(std::mem::take(&mut st.outbox))
         })
     }
 
+    /// Whether this thread is applying a message in this session's reader, which writes what
+    /// that queues before it waits again (so nobody needs to wake the writer for it).
+    pub(crate) fn reader_will_flush(&self) -> bool {
+        APPLYING.get() == std::ptr::from_ref(self) as usize
+    }
+
     /// Everything the writer should send now, and whether to close afterwards.
     fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
-        self.with_state(|st, _| {
-            st.outbox_urgent = false;
-            (std::mem::take(&mut st.outbox), st.close.take())
-        })
+        self.with_state(|st, _| (std::mem::take(&mut st.outbox), st.close.take()))
     }
 }
+
+thread_local! {
+    /// The session (its address) whose reader is applying a message on this thread, or 0.
+    static APPLYING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as applying a message of a session's reader, until dropped.
+/// (Restores the previous mark: a call delivered by one session's reader may drive another
+/// session on the same thread.)
+struct Applying(usize);
+
+impl Applying {
+    fn enter(inner: &SessionInner) -> Applying {
+        Applying(APPLYING.replace(std::ptr::from_ref(inner) as usize))
+    }
+}
+
+impl Drop for Applying {
+    fn drop(&mut self) {
+        APPLYING.set(self.0);
+    }
+}
+
+/// How many messages the reader applies in a row, while more keep arriving, before it writes
+/// what they produced (it always writes as soon as nothing is readable).
+const FLUSH_EVERY: usize = 32;
 
 /// Polls `fut` once; `None` if it is not ready (it stays registered for a wake-up).
 async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
@@ -117,51 +149,50 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     }
     // One registration for the whole session, not one per message.
     let mut ended = pin!(ended.changed());
+    let mut unflushed = 0usize;
     loop {
         let next = async {
             let mut next = pin!(receiver.recv());
-            match poll_once(&mut next).await {
-                Some(message) => message,
-                None => {
-                    // Everything readable has been applied. Give a burst that is still arriving
-                    // one scheduler turn, then answer it all before waiting.
-                    tokio::task::yield_now().await;
-                    if let Some(message) = poll_once(&mut next).await {
-                        return message;
-                    }
-                    inner.flush_now();
-                    next.await
-                }
+            if let Some(message) = poll_once(&mut next).await {
+                return (message, false);
             }
+            // Everything readable has been applied: answer it all before waiting. (No
+            // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
+            // another worker, which costs more than the write it might save.)
+            inner.flush_now();
+            (next.await, true)
         };
         tokio::select! {
             biased;
             _ = &mut ended => return,
-            next = next => match next {
-                Some(Ok(text)) => inner.handle_text(&text),
-                Some(Err(e)) => return inner.abort(e, false),
-                None => return inner.abort(RpcError::Disconnected("the peer closed the connection".into()), false),
-            },
+            (next, flushed) = next => {
+                if flushed {
+                    unflushed = 0;
+                }
+                match next {
+                    Some(Ok(text)) => {
+                        let _applying = Applying::enter(&inner);
+                        inner.handle_text(&text);
+                        unflushed += 1;
+                        if unflushed == FLUSH_EVERY {
+                            unflushed = 0;
+                            inner.flush_now();
+                        }
+                    }
+                    Some(Err(e)) => return inner.abort(e, false),
+                    None => return inner.abort(RpcError::Disconnected("the peer closed the connection".into()), false),
+                }
+            }
         }
     }
 }
 
 async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<SharedSender<S>>) {
-    // Registered once and renewed when they fire, rather than made and dropped every turn.
-    let mut urgent = pin!(inner.wake_writer.notified());
-    let mut lazy = pin!(inner.wake_lazy.notified());
+    // Registered once and renewed when it fires, rather than made and dropped every turn.
+    let mut wake = pin!(inner.wake_writer.notified());
     loop {
-        tokio::select! {
-            biased;
-            _ = &mut urgent => urgent.set(inner.wake_writer.notified()),
-            _ = &mut lazy => {
-                lazy.set(inner.wake_lazy.notified());
-                // Only releases are waiting: let the task that is about to make the next call
-                // (usually woken by the same resolve) queue it, and send both in one write.
-                tokio::task::yield_now().await;
-                tokio::task::yield_now().await;
-            }
-        }
+        (&mut wake).await;
+        wake.set(inner.wake_writer.notified());
         let mut slot = shared.lock().await;
         let (batch, close) = inner.take_outgoing();
         let mut all = std::mem::take(&mut slot.leftover);

@@ -73,8 +73,6 @@ pub(crate) struct State {
     pub(crate) peer_push_count: i64,
     /// Messages waiting for the writer.
     pub(crate) outbox: Vec<String>,
-    /// Whether the outbox holds something other than releases (which can wait for company).
-    pub(crate) outbox_urgent: bool,
     /// Why the session ended, once it has.
     pub(crate) broken: Option<RpcError>,
     /// Whether an `abort` message and a 3000 close should go out when the writer drains.
@@ -95,9 +93,6 @@ pub(crate) struct SessionInner {
     /// Writes from the producing task when the transport allows (set by the transport driver;
     /// absent for HTTP batch sessions).
     pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
-    /// Wakes the writer for releases only: it lets other tasks run first, so a release usually
-    /// shares a write with the next call instead of costing one of its own.
-    pub(crate) wake_lazy: Notify,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
@@ -150,7 +145,6 @@ impl SessionInner {
                     last_export_id: 0,
                     peer_push_count: 0,
                     outbox: Vec::new(),
-                    outbox_urgent: false,
                     broken: None,
                     close: None,
                     on_broken: Vec::new(),
@@ -159,7 +153,6 @@ impl SessionInner {
                 dropped: Mutex::new(Vec::new()),
                 has_dropped: std::sync::atomic::AtomicBool::new(false),
                 wake_writer: Notify::new(),
-                wake_lazy: Notify::new(),
                 write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
                 settling: std::sync::atomic::AtomicUsize::new(0),
@@ -191,10 +184,10 @@ impl SessionInner {
             self.apply_dropped(&mut st);
             let result = f(&mut st, &mut fx);
             self.apply_dropped(&mut st);
-            if st.outbox_urgent || st.close.is_some() {
+            // Waking the writer is a task hand-off (and, on a multi-thread runtime, often a
+            // thread wake-up); the reader writes what its own messages queue before it waits.
+            if st.close.is_some() || (!st.outbox.is_empty() && !self.reader_will_flush()) {
                 self.wake_writer.notify_one();
-            } else if !st.outbox.is_empty() {
-                self.wake_lazy.notify_one();
             }
             result
         };
@@ -210,7 +203,9 @@ impl SessionInner {
             .push(dropped);
         self.has_dropped
             .store(true, std::sync::atomic::Ordering::Release);
-        self.wake_lazy.notify_one();
+        if !self.reader_will_flush() {
+            self.wake_writer.notify_one();
+        }
     }
 
     /// Sends `release` for every dropped import handle that still owns its table entry.

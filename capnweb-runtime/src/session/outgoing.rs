@@ -13,10 +13,9 @@ use crate::value::{PropertyKey, Value};
 use crate::wire::{NoRefs, RefEncoder, encode, json, message};
 
 impl State {
-    /// Queues a message that should go out now (anything but a release).
+    /// Queues a message for the writer (or the reader's write-through).
     pub(crate) fn queue(&mut self, message: String) {
         self.outbox.push(message);
-        self.outbox_urgent = true;
     }
 
     /// Sends `["push", ["pipeline", target, path, args?]]` and returns the promise for its result.
