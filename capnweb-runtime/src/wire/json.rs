@@ -133,10 +133,10 @@ fn check_size(text: &str, max: usize) -> Result<(), RpcError> {
 
 /// True if `[`/`{` nesting (outside strings) goes deeper than `max`. Linear, no recursion.
 fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
-    // Nesting can never exceed the number of opening brackets, and counting them is a cheap
-    // vectorized pass: most messages need no exact scan at all.
-    let openings = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
-    if openings <= max {
+    // Nesting can never exceed the number of opening brackets, and counting them (memchr's
+    // vectorized search, stopping once there are too many) is much cheaper than the exact scan:
+    // most messages need no exact scan at all.
+    if memchr::memchr2_iter(b'[', b'{', bytes).nth(max).is_none() {
         return false;
     }
     let mut depth = 0usize;
@@ -191,39 +191,61 @@ const NEEDS_ESCAPE: [bool; 256] = {
 /// `"` and `\` are backslash-escaped, `\b \f \n \r \t` use their short forms, other control
 /// characters become `\u00xx` (lower-case hex), and everything else (all non-ASCII) is raw UTF-8.
 pub fn write_string(s: &str, out: &mut String) {
+    let bytes = s.as_bytes();
     out.reserve(s.len() + 2);
     out.push('"');
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if !NEEDS_ESCAPE[usize::from(b)] {
-            continue;
-        }
-        let esc: Option<&str> = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0x08 => Some("\\b"),
-            0x0c => Some("\\f"),
-            0..=0x1f => None,
-            _ => continue,
+    loop {
+        let at = start + plain_prefix_len(&bytes[start..]);
+        let Some(&b) = bytes.get(at) else {
+            break;
         };
-        // `i` is at an ASCII byte, hence on a char boundary.
-        out.push_str(&s[start..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
+        // `at` is at an ASCII byte, hence on a char boundary.
+        out.push_str(&s[start..at]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
                 out.push(char::from(HEX[usize::from(b >> 4)]));
                 out.push(char::from(HEX[usize::from(b & 0xf)]));
             }
         }
-        start = i + 1;
+        start = at + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// How many bytes at the start of `bytes` need no escaping. Eight bytes at a time while it can
+/// (word tricks that may stop early, never late), then byte by byte: strings are mostly clean,
+/// and this is the hot loop of writing one.
+fn plain_prefix_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if control
+            || has_zero_byte(x ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(x ^ (ONES * u64::from(b'\\')))
+        {
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !NEEDS_ESCAPE[usize::from(bytes[i])] {
+        i += 1;
+    }
+    i
 }
 
 /// Appends a finite number as JavaScript prints it (`1`, `1.5`, `1e+21`, `1e-7`, `0.000001`);
@@ -380,6 +402,47 @@ mod tests {
         );
         assert_eq!(string("\u{2028}😀"), "\"\u{2028}😀\"");
         assert_eq!(string(""), "\"\"");
+    }
+
+    /// The word-at-a-time scan against byte-by-byte escaping: every character that needs an
+    /// escape (and some that do not, multi-byte ones included) at every offset of strings long
+    /// enough to cross several 8-byte words.
+    #[test]
+    fn escaping_finds_every_special_byte_at_every_offset() {
+        fn reference(s: &str) -> String {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{c}' => out.push_str("\\f"),
+                    c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        let specials = [
+            '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1}', '\u{8}', '\u{c}', '\u{1f}', ' ', '!',
+            '#', '[', ']', '\u{7f}', 'é', '✓', '😀',
+        ];
+        for len in 0..24 {
+            for at in 0..len {
+                for &special in &specials {
+                    let text: String = (0..len)
+                        .map(|i| if i == at { special } else { 'a' })
+                        .collect();
+                    assert_eq!(string(&text), reference(&text), "{text:?}");
+                }
+            }
+        }
+        let all_bytes: String = (0u8..0x80).map(char::from).collect();
+        assert_eq!(string(&all_bytes), reference(&all_bytes));
     }
 
     #[test]
