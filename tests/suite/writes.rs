@@ -11,13 +11,21 @@ use crate::api::TestApi;
 use crate::server::BASELINE;
 use crate::support::eventually;
 
-/// One write of the session under test: which path made it, and how many frames it held.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One write of the session under test: which path made it, and the frames it held.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Write {
     /// The writer task (`MessageSender::send`).
-    Writer(usize),
+    Writer(Vec<String>),
     /// Write-through from the task that produced the messages (`MessageSender::try_send`).
-    Through(usize),
+    Through(Vec<String>),
+}
+
+impl Write {
+    fn frames(&self) -> usize {
+        match self {
+            Write::Writer(m) | Write::Through(m) => m.len(),
+        }
+    }
 }
 
 type Writes = Arc<Mutex<Vec<Write>>>;
@@ -49,7 +57,7 @@ impl<S: MessageSender> MessageSender for RecordingSender<S> {
             self.writes
                 .lock()
                 .unwrap()
-                .push(Write::Writer(messages.len()));
+                .push(Write::Writer(messages.clone()));
         }
         self.inner.send(messages).await
     }
@@ -57,11 +65,14 @@ impl<S: MessageSender> MessageSender for RecordingSender<S> {
         self.inner.close(info).await
     }
     fn try_send(&mut self, messages: &mut Vec<String>) -> bool {
-        let count = messages.len();
+        let before = messages.clone();
         let done = self.inner.try_send(messages);
-        let taken = count - messages.len();
+        let taken = before.len() - messages.len();
         if taken > 0 {
-            self.writes.lock().unwrap().push(Write::Through(taken));
+            self.writes
+                .lock()
+                .unwrap()
+                .push(Write::Through(before[..taken].to_vec()));
         }
         done
     }
@@ -107,16 +118,26 @@ async fn answer_burst(calls: usize) -> Vec<Write> {
     writes.lock().unwrap().clone()
 }
 
+fn shapes(writes: &[Write]) -> Vec<(&'static str, usize)> {
+    writes
+        .iter()
+        .map(|w| match w {
+            Write::Writer(_) => ("writer", w.frames()),
+            Write::Through(_) => ("through", w.frames()),
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_calls_is_answered_by_the_reader_in_one_write() {
     let writes = answer_burst(10).await;
-    assert_eq!(writes, [Write::Through(10)]);
+    assert_eq!(shapes(&writes), [("through", 10)]);
 }
 
 #[tokio::test]
 async fn a_burst_is_answered_in_one_write_on_a_current_thread_runtime_too() {
     let writes = answer_burst(10).await;
-    assert_eq!(writes, [Write::Through(10)]);
+    assert_eq!(shapes(&writes), [("through", 10)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +146,68 @@ async fn a_long_burst_is_answered_in_pieces_while_it_is_read() {
     // each), so answers start going out before a long burst has been read to its end.
     let writes = answer_burst(40).await;
     assert_eq!(
-        writes,
-        [Write::Through(16), Write::Through(16), Write::Through(8)]
+        shapes(&writes),
+        [("through", 16), ("through", 16), ("through", 8)]
+    );
+}
+
+/// A client session whose writes are recorded, talking to a [`TestApi`] server in memory.
+fn recorded_client() -> (Session, Session, Writes) {
+    let (a, b) = memory::pair();
+    let (api, slot) = TestApi::new();
+    let server = Session::new(b, Some(Stub::new(api)));
+    let _ = slot.set(server.clone());
+    let writes = Writes::default();
+    let client = Session::new(
+        Recording {
+            inner: a,
+            writes: writes.clone(),
+        },
+        None,
+    );
+    (client, server, writes)
+}
+
+// On one thread the order of tasks is fixed, so the writes are too. (On a multi-thread runtime
+// a caller on the `block_on` thread races the writer task, which may take a push before its pull
+// is queued: still correct, only one write more.)
+#[tokio::test]
+async fn the_release_after_a_resolve_goes_out_with_the_next_call() {
+    let (client, server, writes) = recorded_client();
+    let api = client.main();
+    for i in 1..=3 {
+        let sum: f64 = api.call("add", (i, 1)).typed().await.unwrap();
+        assert_eq!(sum, f64::from(i + 1));
+    }
+    drop(api);
+    eventually("the last release to go out", || {
+        client.stats() == BASELINE && server.stats() == BASELINE
+    })
+    .await;
+    let frames: Vec<Vec<String>> = writes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|w| match w {
+            Write::Writer(m) | Write::Through(m) => m.clone(),
+        })
+        .collect();
+    let call = |i: i32| {
+        [
+            format!(r#"["push",["pipeline",0,["add"],[{i},1]]]"#),
+            format!(r#"["pull",{i}]"#),
+        ]
+    };
+    let release = |i: i32| format!(r#"["release",{i},1]"#);
+    // One write per call: each call's write carries the release of the result before it; the
+    // last release, with no call to carry it, goes on its own after a moment.
+    assert_eq!(
+        frames,
+        [
+            call(1).to_vec(),
+            [vec![release(1)], call(2).to_vec()].concat(),
+            [vec![release(2)], call(3).to_vec()].concat(),
+            vec![release(3)],
+        ]
     );
 }

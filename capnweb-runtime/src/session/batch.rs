@@ -108,7 +108,7 @@ impl SessionInner {
 
     /// Takes every message queued so far (pending releases of dropped handles included).
     pub(crate) fn take_outbox(&self) -> Vec<String> {
-        self.with_state(|st, _| std::mem::take(&mut st.outbox))
+        self.with_state(|st, _| st.take_outbox())
     }
 
     /// How many messages are queued. Reads the tables without `with_state`, which would wake

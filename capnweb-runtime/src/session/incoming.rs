@@ -211,7 +211,7 @@ impl State {
                     None => fx.drops.push(hook),
                 }
                 self.imports.remove(&id);
-                self.outbox.push(message::release_text(id, 1));
+                self.queue_release_after_settle(id);
             }
             _ => fx.drops.push(hook),
         }

@@ -82,15 +82,15 @@ impl SessionInner {
         }
     }
 
-    /// The outbox, if it holds something and the session is not closing (closing is the
-    /// writer's job).
+    /// The outbox, if it holds something to write now and the session is not closing (closing
+    /// is the writer's job).
     fn take_outbox_for_write_through(&self) -> Option<Vec<String>> {
-        self.with_state(|st, _| {
-            if st.outbox.is_empty() || st.close.is_some() {
-                return None;
-            }
-            Some(std::mem::take(&mut st.outbox))
-        })
+        self.with_state(|st, _| (st.must_write() && st.close.is_none()).then(|| st.take_outbox()))
+    }
+
+    /// Whether the outbox holds releases waiting for the next write.
+    fn releases_wait(&self) -> bool {
+        self.with_state(|st, _| st.outbox_can_wait && !st.outbox.is_empty())
     }
 
     /// Whether this thread is applying a message in this session's reader, which writes what
@@ -101,7 +101,13 @@ impl SessionInner {
 
     /// Everything the writer should send now, and whether to close afterwards.
     fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
-        self.with_state(|st, _| (std::mem::take(&mut st.outbox), st.close.take()))
+        self.with_state(|st, _| {
+            let close = st.close.take();
+            if !st.must_write() && close.is_none() {
+                return (Vec::new(), None);
+            }
+            (st.take_outbox(), close)
+        })
     }
 }
 
@@ -131,6 +137,12 @@ impl Drop for Applying {
 /// what they produced (it always writes as soon as nothing is readable).
 const FLUSH_EVERY: usize = 32;
 
+/// How long releases queued by the reader (a `release` follows every `resolve` we receive) wait
+/// for company before the reader has them written on their own. The task the `resolve` woke
+/// usually makes its next call at once, and that call's write carries them: one write per call
+/// instead of two (twice the syscalls, and on one core a measured 20% more latency).
+const RELEASES_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Polls `fut` once; `None` if it is not ready (it stays registered for a wake-up).
 async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
     std::future::poll_fn(|cx| {
@@ -159,7 +171,19 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             // Everything readable has been applied: answer it all before waiting. (No
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
-            inner.flush_now();
+            let releases_wait = {
+                let _applying = Applying::enter(&inner);
+                inner.flush_now();
+                inner.releases_wait()
+            };
+            if releases_wait {
+                tokio::select! {
+                    biased;
+                    message = &mut next => return (message, true),
+                    // Nothing came to carry them: they must go now (this wakes the writer).
+                    () = tokio::time::sleep(RELEASES_WAIT) => inner.with_state(|st, _| st.outbox_can_wait = false),
+                }
+            }
             (next.await, true)
         };
         tokio::select! {

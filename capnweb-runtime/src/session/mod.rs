@@ -73,6 +73,9 @@ pub(crate) struct State {
     pub(crate) peer_push_count: i64,
     /// Messages waiting for the writer.
     pub(crate) outbox: Vec<String>,
+    /// Whether everything in the outbox may wait for the next write: it holds only releases
+    /// the reader queued for `resolve`s it received (see `io::RELEASES_WAIT`).
+    pub(crate) outbox_can_wait: bool,
     /// Why the session ended, once it has.
     pub(crate) broken: Option<RpcError>,
     /// Whether an `abort` message and a 3000 close should go out when the writer drains.
@@ -145,6 +148,7 @@ impl SessionInner {
                     last_export_id: 0,
                     peer_push_count: 0,
                     outbox: Vec::new(),
+                    outbox_can_wait: false,
                     broken: None,
                     close: None,
                     on_broken: Vec::new(),
@@ -186,7 +190,7 @@ impl SessionInner {
             self.apply_dropped(&mut st);
             // Waking the writer is a task hand-off (and, on a multi-thread runtime, often a
             // thread wake-up); the reader writes what its own messages queue before it waits.
-            if st.close.is_some() || (!st.outbox.is_empty() && !self.reader_will_flush()) {
+            if st.close.is_some() || (st.must_write() && !self.reader_will_flush()) {
                 self.wake_writer.notify_one();
             }
             result
@@ -234,8 +238,7 @@ impl SessionInner {
             };
             st.imports.remove(&id);
             if st.broken.is_none() {
-                st.outbox
-                    .push(crate::wire::message::release_text(id, count));
+                st.queue(crate::wire::message::release_text(id, count));
             }
         }
     }

@@ -16,6 +16,25 @@ impl State {
     /// Queues a message for the writer (or the reader's write-through).
     pub(crate) fn queue(&mut self, message: String) {
         self.outbox.push(message);
+        self.outbox_can_wait = false;
+    }
+
+    /// Queues the `release` of an import whose `resolve`/`reject` just arrived. Unlike other
+    /// messages it may wait for the next write (see `io::RELEASES_WAIT`).
+    pub(crate) fn queue_release_after_settle(&mut self, id: i64) {
+        self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
+        self.outbox.push(crate::wire::message::release_text(id, 1));
+    }
+
+    /// Takes everything queued.
+    pub(crate) fn take_outbox(&mut self) -> Vec<String> {
+        self.outbox_can_wait = false;
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether the outbox holds something that should be written now.
+    pub(crate) fn must_write(&self) -> bool {
+        !self.outbox.is_empty() && !self.outbox_can_wait
     }
 
     /// Sends `["push", ["pipeline", target, path, args?]]` and returns the promise for its result.
