@@ -7,6 +7,9 @@
 //!   pipeline on results that have not arrived, pass capabilities both ways.
 //! - [`RpcTarget`] is what a local object implements to be called over RPC.
 //! - [`Session`] runs the protocol over a [`transport`] (WebSocket or in-memory).
+//!
+//! Sessions run on tokio and need a runtime with I/O and timers enabled (`#[tokio::main]`,
+//! `#[tokio::test]` and `Runtime::new()` enable both; a hand-built runtime needs `enable_all()`).
 
 #[doc(hidden)]
 #[path = "private.rs"]

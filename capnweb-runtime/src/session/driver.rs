@@ -84,7 +84,8 @@ impl Drop for ShutdownOnDrop {
 
 impl Session {
     /// Starts a session over `transport`, serving `local_main` as our main object (the peer's
-    /// import 0). Needs a tokio runtime.
+    /// import 0). Needs a tokio runtime with I/O and timers enabled (`#[tokio::main]` and
+    /// `Runtime::new()` enable both).
     pub fn new<T: Transport>(transport: T, local_main: Option<Stub>) -> Session {
         Session::with_options(transport, local_main, SessionOptions::default())
     }
