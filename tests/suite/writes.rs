@@ -2,7 +2,10 @@
 //! itself, in one write, instead of handing them to the writer task (a hand-off that costs a
 //! task switch, and on a multi-thread runtime usually a thread wake-up, per burst).
 
+use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
 
 use capnweb_runtime::transport::{CloseInfo, MessageReceiver, MessageSender, Transport, memory};
 use capnweb_runtime::{RpcError, Session, Stub};
@@ -210,4 +213,39 @@ async fn the_release_after_a_resolve_goes_out_with_the_next_call() {
             vec![release(3)],
         ]
     );
+}
+
+#[tokio::test]
+async fn a_waiter_dropped_after_its_wake_up_still_sends_the_release() {
+    let (client, server, _writes) = recorded_client();
+    let api = client.main();
+    let mut waiting = api.call("add", (1, 2)).into_future();
+    // Poll once: the push and pull go out, and this future waits for the answer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(waiting.as_mut().poll(cx))).await;
+    assert!(first.is_pending());
+    // The answer settles the import (the client's table is back to its main objects) and
+    // wakes the future, which is then dropped without ever resuming.
+    eventually("the answer to arrive", || client.stats() == BASELINE).await;
+    drop(waiting);
+    eventually("the release to reach the server", || {
+        server.stats() == BASELINE
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_waiter_gone_before_the_answer_still_sends_the_release() {
+    let (client, server, _writes) = recorded_client();
+    let api = client.main();
+    let promise = api.call("delay", (50, "late"));
+    // Wait on a copy of the promise and give up long before the answer (the server sleeps
+    // 50 ms first), keeping the promise itself.
+    let gave_up = tokio::time::timeout(Duration::from_millis(1), promise.clone()).await;
+    assert!(gave_up.is_err());
+    eventually("the answer to arrive", || client.stats() == BASELINE).await;
+    eventually("the release to reach the server", || {
+        server.stats() == BASELINE
+    })
+    .await;
+    assert_eq!(promise.typed::<String>().await.unwrap(), "late");
 }

@@ -109,7 +109,10 @@ impl Effects {
             session.start_settlement(id, hook);
         }
         for w in self.wakers {
-            let _ = w.send(());
+            // A waiter that is gone cannot send the release its settlement queued for it.
+            if w.send(()).is_err() {
+                session.send_waiting_releases();
+            }
         }
         if let Some((reason, callbacks)) = self.broken {
             for cb in callbacks {

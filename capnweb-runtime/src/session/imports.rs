@@ -152,7 +152,11 @@ impl RemotePromise {
                         if first_pull && this.session.batch_client.load(Ordering::Relaxed) {
                             this.session.announce_await().await;
                         }
-                        let _ = rx.await;
+                        WakeUp {
+                            rx: Some(rx),
+                            session: &this.session,
+                        }
+                        .await;
                     }
                     Err(hook) => return hook.pull().await,
                 }
@@ -227,4 +231,42 @@ impl SessionInner {
 /// The error every operation gets once the session has ended.
 pub(crate) fn broken_hook(reason: &RpcError) -> Hook {
     Hook::error(reason.clone())
+}
+
+/// A waiter's wake-up by the `resolve`/`reject` that settled its promise. Whoever is woken
+/// sends the `release` the reader queued for that settlement (see `io.rs`): when it resumes,
+/// or, if it is dropped before it could, when it is dropped.
+struct WakeUp<'a> {
+    rx: Option<oneshot::Receiver<()>>,
+    session: &'a SessionInner,
+}
+
+impl std::future::Future for WakeUp<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let Some(rx) = self.rx.as_mut() else {
+            return std::task::Poll::Ready(());
+        };
+        // An error means the promise is gone without a settlement: nothing to release then.
+        if std::pin::Pin::new(rx).poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        self.rx = None;
+        self.session.send_waiting_releases();
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for WakeUp<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take()
+            && rx.try_recv().is_ok()
+        {
+            self.session.send_waiting_releases();
+        }
+    }
 }

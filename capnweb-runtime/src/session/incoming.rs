@@ -206,12 +206,21 @@ impl State {
                         } else {
                             hook
                         };
-                        fx.wakers.extend(p.settle(hook));
+                        let waiters = p.settle(hook);
+                        if waiters.is_empty() {
+                            self.queue(message::release_text(id, 1));
+                        } else {
+                            // A waiter sends it when it resumes (`imports::WakeUp`).
+                            self.queue_release_for_waiter(id);
+                        }
+                        fx.wakers.extend(waiters);
                     }
-                    None => fx.drops.push(hook),
+                    None => {
+                        fx.drops.push(hook);
+                        self.queue(message::release_text(id, 1));
+                    }
                 }
                 self.imports.remove(&id);
-                self.queue_release_after_settle(id);
             }
             _ => fx.drops.push(hook),
         }

@@ -10,6 +10,12 @@
 //! queued by other tasks (a caller's `push`, a release), and whatever a write-through attempt
 //! could not finish. Write-through never waits (a reader that waited on a full socket could
 //! deadlock with a peer doing the same).
+//!
+//! One message waits on purpose: the `release` we owe for a `resolve`/`reject` that woke a
+//! waiter. The woken task usually makes its next call at once, and that call's write can carry
+//! the release: one write per call instead of two. So the reader does not write it; the woken
+//! waiter asks the writer task for it when it resumes (`imports::WakeUp`), which on the same
+//! worker runs after that task's poll, by when its next call is queued too.
 
 use std::future::Future;
 use std::pin::pin;
@@ -88,9 +94,12 @@ impl SessionInner {
         self.with_state(|st, _| (st.must_write() && st.close.is_none()).then(|| st.take_outbox()))
     }
 
-    /// Whether the outbox holds releases waiting for the next write.
-    fn releases_wait(&self) -> bool {
-        self.with_state(|st, _| st.outbox_can_wait && !st.outbox.is_empty())
+    /// Has the releases waiting in the outbox written (by the writer task, so that a call the
+    /// current task makes next, before it waits, shares their write).
+    pub(crate) fn send_waiting_releases(&self) {
+        self.releases_requested
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.wake_writer.notify_one();
     }
 
     /// Whether this thread is applying a message in this session's reader, which writes what
@@ -101,7 +110,13 @@ impl SessionInner {
 
     /// Everything the writer should send now, and whether to close afterwards.
     fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
+        let requested = self
+            .releases_requested
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
         self.with_state(|st, _| {
+            if requested {
+                st.outbox_can_wait = false;
+            }
             let close = st.close.take();
             if !st.must_write() && close.is_none() {
                 return (Vec::new(), None);
@@ -137,12 +152,6 @@ impl Drop for Applying {
 /// what they produced (it always writes as soon as nothing is readable).
 const FLUSH_EVERY: usize = 32;
 
-/// How long releases queued by the reader (a `release` follows every `resolve` we receive) wait
-/// for company before the reader has them written on their own. The task the `resolve` woke
-/// usually makes its next call at once, and that call's write carries them: one write per call
-/// instead of two (twice the syscalls, and on one core a measured 20% more latency).
-const RELEASES_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
-
 /// Polls `fut` once; `None` if it is not ready (it stays registered for a wake-up).
 async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
     std::future::poll_fn(|cx| {
@@ -171,18 +180,9 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             // Everything readable has been applied: answer it all before waiting. (No
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
-            let releases_wait = {
+            {
                 let _applying = Applying::enter(&inner);
                 inner.flush_now();
-                inner.releases_wait()
-            };
-            if releases_wait {
-                tokio::select! {
-                    biased;
-                    message = &mut next => return (message, true),
-                    // Nothing came to carry them: they must go now (this wakes the writer).
-                    () = tokio::time::sleep(RELEASES_WAIT) => inner.with_state(|st, _| st.outbox_can_wait = false),
-                }
             }
             (next.await, true)
         };

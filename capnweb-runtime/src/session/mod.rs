@@ -74,7 +74,7 @@ pub(crate) struct State {
     /// Messages waiting for the writer.
     pub(crate) outbox: Vec<String>,
     /// Whether everything in the outbox may wait for the next write: it holds only releases
-    /// the reader queued for `resolve`s it received (see `io::RELEASES_WAIT`).
+    /// the reader queued for settlements that woke a waiter (see `io.rs`).
     pub(crate) outbox_can_wait: bool,
     /// Why the session ended, once it has.
     pub(crate) broken: Option<RpcError>,
@@ -93,6 +93,8 @@ pub(crate) struct SessionInner {
     has_dropped: std::sync::atomic::AtomicBool,
     /// Wakes the writer task: messages are waiting, or the session ended.
     pub(crate) wake_writer: Notify,
+    /// A woken waiter asks for the releases waiting in the outbox to be written.
+    pub(crate) releases_requested: std::sync::atomic::AtomicBool,
     /// Writes from the producing task when the transport allows (set by the transport driver;
     /// absent for HTTP batch sessions).
     pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
@@ -157,6 +159,7 @@ impl SessionInner {
                 dropped: Mutex::new(Vec::new()),
                 has_dropped: std::sync::atomic::AtomicBool::new(false),
                 wake_writer: Notify::new(),
+                releases_requested: std::sync::atomic::AtomicBool::new(false),
                 write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
                 settling: std::sync::atomic::AtomicUsize::new(0),

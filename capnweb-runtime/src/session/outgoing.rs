@@ -19,9 +19,10 @@ impl State {
         self.outbox_can_wait = false;
     }
 
-    /// Queues the `release` of an import whose `resolve`/`reject` just arrived. Unlike other
-    /// messages it may wait for the next write (see `io::RELEASES_WAIT`).
-    pub(crate) fn queue_release_after_settle(&mut self, id: i64) {
+    /// Queues the `release` of an import whose `resolve`/`reject` just arrived and woke a
+    /// waiter. Unlike other messages it waits for the next write, or for that waiter to ask
+    /// for it (see `io.rs`).
+    pub(crate) fn queue_release_for_waiter(&mut self, id: i64) {
         self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
         self.outbox.push(crate::wire::message::release_text(id, 1));
     }
