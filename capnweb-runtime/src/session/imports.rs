@@ -251,7 +251,7 @@ impl std::future::Future for WakeUp<'_> {
         let Some(rx) = self.rx.as_mut() else {
             return std::task::Poll::Ready(());
         };
-        // An error means the promise is gone without a settlement: nothing to release then.
+        // Settled, or (an error) gone without a settlement, when asking costs one writer turn.
         if std::pin::Pin::new(rx).poll(cx).is_pending() {
             return std::task::Poll::Pending;
         }

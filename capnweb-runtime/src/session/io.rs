@@ -180,10 +180,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             // Everything readable has been applied: answer it all before waiting. (No
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
-            {
-                let _applying = Applying::enter(&inner);
-                inner.flush_now();
-            }
+            inner.flush_now();
             (next.await, true)
         };
         tokio::select! {
