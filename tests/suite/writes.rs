@@ -237,9 +237,9 @@ async fn a_waiter_dropped_after_its_wake_up_still_sends_the_release() {
 async fn a_waiter_gone_before_the_answer_still_sends_the_release() {
     let (client, server, _writes) = recorded_client();
     let api = client.main();
-    let promise = api.call("delay", (50, "late"));
+    let promise = api.call("delay", (300, "late"));
     // Wait on a copy of the promise and give up long before the answer (the server sleeps
-    // 50 ms first), keeping the promise itself.
+    // 300 ms first), keeping the promise itself.
     let gave_up = tokio::time::timeout(Duration::from_millis(1), promise.clone()).await;
     assert!(gave_up.is_err());
     eventually("the answer to arrive", || client.stats() == BASELINE).await;
