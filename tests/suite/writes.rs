@@ -12,7 +12,7 @@ use capnweb_runtime::{RpcError, Session, Stub};
 
 use crate::api::TestApi;
 use crate::server::BASELINE;
-use crate::support::eventually;
+use crate::support::{assert_no_leaks, eventually};
 
 /// One write of the session under test: which path made it, and the frames it held.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,6 +231,8 @@ async fn a_waiter_dropped_after_its_wake_up_still_sends_the_release() {
         server.stats() == BASELINE
     })
     .await;
+    drop(api);
+    assert_no_leaks(&[&client, &server]).await;
 }
 
 #[tokio::test]
@@ -248,4 +250,6 @@ async fn a_waiter_gone_before_the_answer_still_sends_the_release() {
     })
     .await;
     assert_eq!(promise.typed::<String>().await.unwrap(), "late");
+    drop(api);
+    assert_no_leaks(&[&client, &server]).await;
 }
