@@ -142,7 +142,19 @@ where
 
 /// Encodes a method's result.
 pub fn encode<T: RpcData>(value: T) -> Result<Value, RpcError> {
-    crate::value::to_value_for_wire(&value)
+    let encoded = crate::value::to_value_for_wire(&value);
+    drop_result(value, &encoded);
+    encoded
+}
+
+/// Drops a method's result after the answer is written when it was large (see
+/// `session::drop_after_write`): its text is all the answer needs.
+fn drop_result<T: RpcData>(value: T, encoded: &Result<Value, RpcError>) {
+    if let Ok(Value::Wire(text)) = encoded
+        && text.as_str().len() >= crate::session::DEFER_DROP_MIN_LEN
+    {
+        crate::session::drop_after_write(value);
+    }
 }
 
 /// An error type a method may return: anything that converts into [`RpcError`]. A separate
@@ -168,7 +180,7 @@ impl<E: Into<RpcError>> IntoRpcError for E {
 /// Encodes a method's `Result`: the error becomes a rejection (name, message, properties).
 pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Result<Value, RpcError> {
     match result {
-        Ok(value) => crate::value::to_value_for_wire(&value),
+        Ok(value) => encode(value),
         Err(e) => Err(e.into_rpc_error()),
     }
 }

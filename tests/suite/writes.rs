@@ -16,7 +16,7 @@ use crate::support::{assert_no_leaks, eventually};
 
 /// One write of the session under test: which path made it, and the frames it held.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Write {
+pub(crate) enum Write {
     /// The writer task (`MessageSender::send`).
     Writer(Vec<String>),
     /// Write-through from the task that produced the messages (`MessageSender::try_send`).
@@ -25,21 +25,26 @@ enum Write {
 
 impl Write {
     fn frames(&self) -> usize {
+        self.messages().len()
+    }
+
+    /// The frames of this write.
+    pub(crate) fn messages(&self) -> &[String] {
         match self {
-            Write::Writer(m) | Write::Through(m) => m.len(),
+            Write::Writer(m) | Write::Through(m) => m,
         }
     }
 }
 
-type Writes = Arc<Mutex<Vec<Write>>>;
+pub(crate) type Writes = Arc<Mutex<Vec<Write>>>;
 
 /// Wraps a transport and records each of its writes.
-struct Recording<T> {
-    inner: T,
-    writes: Writes,
+pub(crate) struct Recording<T> {
+    pub(crate) inner: T,
+    pub(crate) writes: Writes,
 }
 
-struct RecordingSender<S> {
+pub(crate) struct RecordingSender<S> {
     inner: S,
     writes: Writes,
 }
@@ -191,9 +196,7 @@ async fn the_release_after_a_resolve_goes_out_with_the_next_call() {
         .lock()
         .unwrap()
         .iter()
-        .map(|w| match w {
-            Write::Writer(m) | Write::Through(m) => m.clone(),
-        })
+        .map(|w| w.messages().to_vec())
         .collect();
     let call = |i: i32| {
         [

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use super::SessionInner;
+use super::after_write::{DEFER_DROP_MIN_LEN, DropWaitingOnExit, drop_after_write, drop_waiting};
 use super::driver::CloseRequest;
 use crate::error::RpcError;
 use crate::transport::{MessageReceiver, MessageSender, Transport};
@@ -126,6 +127,11 @@ impl SessionInner {
     }
 }
 
+/// Whether this thread is applying a received message for some session's reader.
+pub(crate) fn reader_is_applying() -> bool {
+    APPLYING.get() != 0
+}
+
 thread_local! {
     /// The session (its address) whose reader is applying a message on this thread, or 0.
     static APPLYING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -170,6 +176,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     }
     // One registration for the whole session, not one per message.
     let mut ended = pin!(ended.changed());
+    let _drop_waiting = DropWaitingOnExit;
     let mut unflushed = 0usize;
     loop {
         let next = async {
@@ -181,6 +188,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
             inner.flush_now();
+            drop_waiting();
             (next.await, true)
         };
         tokio::select! {
@@ -194,10 +202,14 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                     Some(Ok(text)) => {
                         let _applying = Applying::enter(&inner);
                         inner.handle_text(&text);
+                        if text.len() >= DEFER_DROP_MIN_LEN {
+                            drop_after_write(text);
+                        }
                         unflushed += 1;
                         if unflushed == FLUSH_EVERY {
                             unflushed = 0;
                             inner.flush_now();
+                            drop_waiting();
                         }
                     }
                     Some(Err(e)) => return inner.abort(e, false),

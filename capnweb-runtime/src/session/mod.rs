@@ -6,6 +6,7 @@
 //! code happens under the lock: deliveries, drops and settlements are collected as [`Effects`]
 //! and run after it is released, in order.
 
+mod after_write;
 mod batch;
 mod driver;
 mod effects;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::{Notify, watch};
 
+pub(crate) use after_write::{DEFER_DROP_MIN_LEN, drop_after_write};
 pub(crate) use effects::Effects;
 pub(crate) use imports::{ImportedCap, RemotePromise};
 pub(crate) use outgoing::write_path;
