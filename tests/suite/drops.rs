@@ -73,8 +73,9 @@ impl Results for Server {
     }
 }
 
-/// Calls `method(len)` on a server whose writes are recorded, with raw messages; returns the
-/// number of writes the server had made when the result was dropped.
+/// Calls `method(len)` on a server whose writes are recorded, with raw messages; returns how
+/// many of the server's writes, counting from the one that carried the answer, had been made
+/// when the result was dropped: 0 if it was dropped before that write, 1 right after it.
 async fn writes_before_the_drop(method: &str, len: u32) -> usize {
     let (peer, ours) = memory::pair();
     let (mut to_server, mut from_server) = peer.split();
@@ -129,7 +130,6 @@ async fn writes_before_the_drop(method: &str, len: u32) -> usize {
         })
         .expect("the answer was written");
     assert_no_leaks(&[&server]).await;
-    // 0 when the result was dropped before the write that carried its answer.
     at_drop - answered_in
 }
 
