@@ -147,14 +147,14 @@ pub fn encode<T: RpcData>(value: T) -> Result<Value, RpcError> {
     encoded
 }
 
-/// Drops a method's result after the answer is written when it was large (see
+/// Drops a method's result, after the answer is written if it was large (see
 /// `session::drop_after_write`): its text is all the answer needs.
 fn drop_result<T: RpcData>(value: T, encoded: &Result<Value, RpcError>) {
-    if let Ok(Value::Wire(text)) = encoded
-        && text.as_str().len() >= crate::session::DEFER_DROP_MIN_LEN
-    {
-        crate::session::drop_after_write(value);
-    }
+    let wire_len = match encoded {
+        Ok(Value::Wire(text)) => text.as_str().len(),
+        _ => 0,
+    };
+    crate::session::drop_after_write(value, wire_len);
 }
 
 /// An error type a method may return: anything that converts into [`RpcError`]. A separate

@@ -11,17 +11,18 @@
 use std::cell::RefCell;
 
 /// Below this size (of the value's wire text) dropping costs less than deferring it.
-pub(crate) const DEFER_DROP_MIN_LEN: usize = 4096;
+const DEFER_DROP_MIN_LEN: usize = 4096;
 
 thread_local! {
     /// Values waiting for the reader on this thread to finish its write.
     static WAITING: RefCell<Vec<Box<dyn Send>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Drops `value` after the current reader's next write if this thread is applying a received
-/// message for a session's reader; at once otherwise.
-pub(crate) fn drop_after_write<T: Send + 'static>(value: T) {
-    if super::io::reader_is_applying() {
+/// Drops `value`, whose wire text is `wire_len` bytes long: after the current reader's next
+/// write if it is large and this thread is applying a received message for a session's
+/// reader; at once otherwise.
+pub(crate) fn drop_after_write<T: Send + 'static>(value: T, wire_len: usize) {
+    if wire_len >= DEFER_DROP_MIN_LEN && super::io::reader_is_applying() {
         WAITING.with_borrow_mut(|waiting| waiting.push(Box::new(value)));
     } else {
         drop(value);

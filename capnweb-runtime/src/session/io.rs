@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use super::SessionInner;
-use super::after_write::{DEFER_DROP_MIN_LEN, DropWaitingOnExit, drop_after_write, drop_waiting};
+use super::after_write::{DropWaitingOnExit, drop_after_write, drop_waiting};
 use super::driver::CloseRequest;
 use crate::error::RpcError;
 use crate::transport::{MessageReceiver, MessageSender, Transport};
@@ -202,9 +202,8 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                     Some(Ok(text)) => {
                         let _applying = Applying::enter(&inner);
                         inner.handle_text(&text);
-                        if text.len() >= DEFER_DROP_MIN_LEN {
-                            drop_after_write(text);
-                        }
+                        let len = text.len();
+                        drop_after_write(text, len);
                         unflushed += 1;
                         if unflushed == FLUSH_EVERY {
                             unflushed = 0;

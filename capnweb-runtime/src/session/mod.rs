@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::{Notify, watch};
 
-pub(crate) use after_write::{DEFER_DROP_MIN_LEN, drop_after_write};
+pub(crate) use after_write::drop_after_write;
 pub(crate) use effects::Effects;
 pub(crate) use imports::{ImportedCap, RemotePromise};
 pub(crate) use outgoing::write_path;

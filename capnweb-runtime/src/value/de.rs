@@ -20,9 +20,8 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Rpc
     if let Value::Wire(text) = &value
         && let Some(direct) = super::wire_de::from_wire_text(text.as_str())
     {
-        if text.as_str().len() >= crate::session::DEFER_DROP_MIN_LEN {
-            crate::session::drop_after_write(value);
-        }
+        let len = text.as_str().len();
+        crate::session::drop_after_write(value, len);
         return Ok(direct);
     }
     let value = value.expanded();
