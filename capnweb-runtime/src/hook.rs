@@ -7,12 +7,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use crate::error::RpcError;
 use crate::local_promise::LocalPromise;
 use crate::session::{ImportedCap, RemotePromise};
-use crate::target::{CallFuture, RpcTarget, is_blocked_name};
+use crate::target::{RpcTarget, is_blocked_name};
+use crate::task::{CallSite, deliver, spawn_settling};
 use crate::value::{PropertyKey, Value};
 
 /// A future resolving a hook to its value.
@@ -149,39 +149,6 @@ impl std::fmt::Debug for Hook {
     }
 }
 
-/// Runs a target's future the way JavaScript delivers a call: synchronously up to its first
-/// suspension, so calls start in arrival order (E-order). Only a future that actually suspends
-/// gets a task of its own.
-pub(crate) fn deliver(mut fut: CallFuture) -> Hook {
-    let mut cx = Context::from_waker(Waker::noop());
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(result) => Hook::from_result(result),
-        Poll::Pending => {
-            let cell = LocalPromise::new();
-            let settle = cell.clone();
-            spawn_detached(async move {
-                // The first poll above used a no-op waker; polling again here registers the
-                // task's real waker, as the Future contract allows.
-                settle.resolve(Hook::from_result(fut.await));
-            });
-            Hook::Local(cell)
-        }
-    }
-}
-
-/// Spawns a background task on the current tokio runtime. Outside a runtime there is nothing
-/// to drive the future, which is a usage error of the embedding program.
-pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(fut);
-        }
-        Err(_) => {
-            tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
-        }
-    }
-}
-
 fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
     // Wire-form arguments (from a local typed caller, or large plain data as received) go as
     // they are only to targets that read them with `from_value`; the rest get trees.
@@ -197,20 +164,19 @@ fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Valu
         let hook = Hook::Target(target.clone());
         let path = path.to_vec();
         let cell = LocalPromise::new();
-        let settle = cell.clone();
-        spawn_detached(async move {
-            let resolved = match substitute_all(args).await {
+        let site = CallSite::Method(&path_text(&path)).to_string();
+        spawn_settling(cell.clone(), site, async move {
+            match substitute_all(args).await {
                 Ok(args) => hook.call(&path, args),
                 Err(e) => Hook::error(e),
-            };
-            settle.resolve(resolved);
+            }
         });
         return Hook::Local(cell);
     }
     match path {
-        [] => deliver(target.clone().invoke(args)),
+        [] => deliver(CallSite::Invoke, || target.clone().invoke(args)),
         [PropertyKey::Name(name)] if !is_blocked_name(name) => {
-            deliver(target.clone().call(name, args))
+            deliver(CallSite::Method(name), || target.clone().call(name, args))
         }
         [last] => Hook::error(not_a_function(std::slice::from_ref(last))),
         [parent @ .., last] => {
@@ -224,7 +190,9 @@ fn get_from_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey]) -> Hook {
         return Hook::Target(target.clone());
     };
     let first_hook = match first {
-        PropertyKey::Name(name) if !is_blocked_name(name) => deliver(target.clone().get(name)),
+        PropertyKey::Name(name) if !is_blocked_name(name) => {
+            deliver(CallSite::Property(name), || target.clone().get(name))
+        }
         _ => Hook::Value(Arc::new(Value::Undefined)),
     };
     first_hook.get(rest)
@@ -292,6 +260,11 @@ fn call_in_value(value: &Arc<Value>, path: &[PropertyKey], args: Vec<Value>) -> 
 
 /// The TypeError JavaScript gives for calling something that is not a function.
 pub(crate) fn not_a_function(path: &[PropertyKey]) -> RpcError {
+    RpcError::no_such_method(&path_text(path))
+}
+
+/// A property path as JavaScript would write it after the object: `users.get`.
+fn path_text(path: &[PropertyKey]) -> String {
     let joined: Vec<String> = path
         .iter()
         .map(|k| match k {
@@ -299,7 +272,7 @@ pub(crate) fn not_a_function(path: &[PropertyKey]) -> RpcError {
             PropertyKey::Index(i) => i.to_string(),
         })
         .collect();
-    RpcError::no_such_method(&joined.join("."))
+    joined.join(".")
 }
 
 /// Replaces every promise inside `value` by its resolution (protocol.md section 5.5).

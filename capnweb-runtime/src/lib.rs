@@ -24,6 +24,7 @@ mod map;
 mod session;
 mod stub;
 mod target;
+mod task;
 pub mod transport;
 mod typed;
 pub mod value;

@@ -193,6 +193,12 @@ impl RpcTarget for TestApi {
                 ok(true)
             }),
             "hang" => Box::pin(std::future::pending()),
+            // A bug in a method, before and after its first suspension.
+            "panicNow" => panic!("panicNow was asked to panic"),
+            "panicLater" => Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                panic!("panicLater was asked to panic");
+            }),
             "stats" => ready(match self.session.get() {
                 Some(session) => {
                     let stats = session.stats();

@@ -93,6 +93,14 @@ impl HttpServer {
     }
 }
 
+impl HttpServer {
+    /// Stops accepting and closes every session, and waits until the accept loop has ended.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.task.abort();

@@ -81,6 +81,14 @@ impl RustServer {
     }
 }
 
+impl RustServer {
+    /// Stops accepting and closes every session, and waits until the accept loop has ended.
+    pub async fn stop(mut self) {
+        self.accept_task.abort();
+        let _ = (&mut self.accept_task).await;
+    }
+}
+
 impl Drop for RustServer {
     fn drop(&mut self) {
         self.accept_task.abort();

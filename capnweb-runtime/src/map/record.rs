@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::RpcError;
-use crate::hook::{Hook, deliver};
+use crate::hook::Hook;
 use crate::session::write_path;
 use crate::stub::{Promise, Stub};
+use crate::task::{CallSite, deliver};
 use crate::value::{PropertyKey, Value};
 use crate::wire::{Json, Limits, RefEncoder, encode, json};
 
@@ -301,7 +302,7 @@ pub(crate) fn send_map(subject: &Hook, captures: Vec<Hook>, instructions: Vec<St
                         instructions,
                         limits: Limits::default(),
                     };
-                    deliver(replay(local.clone(), program))
+                    deliver(CallSite::Map, || replay(local.clone(), program))
                 }
                 Err(e) => Hook::error(e),
             }

@@ -157,8 +157,9 @@ impl RefDecoder for MapDecoder<'_> {
             instructions,
             limits: self.limits,
         };
-        Ok(Value::Promise(Promise::from_hook(crate::hook::deliver(
-            replay(subject, program),
+        Ok(Value::Promise(Promise::from_hook(crate::task::deliver(
+            crate::task::CallSite::Map,
+            || replay(subject, program),
         ))))
     }
 

@@ -9,6 +9,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
 use crate::target::CallFuture;
+use crate::task::{CallSite, deliver, run_contained};
 use crate::value::{PropertyKey, Value};
 
 /// A call or property read on a local hook, made once the lock is released.
@@ -92,7 +93,8 @@ impl Effects {
     }
 
     fn run_now(self, session: &SessionInner) {
-        drop(self.drops);
+        // A target's `Drop` is user code: a panic there must not unwind into the engine.
+        run_contained("dropping a released object", || drop(self.drops));
         for d in self.deliveries {
             match d {
                 Delivery::Call {
@@ -102,7 +104,9 @@ impl Effects {
                     result,
                 } => result.resolve(hook.call(&path, args)),
                 Delivery::Get { hook, path, result } => result.resolve(hook.get(&path)),
-                Delivery::Start { fut, result } => result.resolve(crate::hook::deliver(fut)),
+                Delivery::Start { fut, result } => {
+                    result.resolve(deliver(CallSite::Map, || fut));
+                }
             }
         }
         for (id, hook) in self.settlements {
@@ -116,7 +120,7 @@ impl Effects {
         }
         if let Some((reason, callbacks)) = self.broken {
             for cb in callbacks {
-                cb(&reason);
+                run_contained("an on_broken callback", || cb(&reason));
             }
             session.ended.send_replace(Some(reason));
         }

@@ -14,8 +14,9 @@
 use std::sync::Arc;
 
 use super::{Effects, SessionInner, State};
-use crate::hook::{Hook, spawn_detached};
+use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
+use crate::task::spawn_settling;
 use crate::value::{PropertyKey, Value};
 
 /// The reserved property the probe reads. A read of it through one of our exports is answered
@@ -49,11 +50,15 @@ impl State {
         );
         let gate = LocalPromise::new();
         let opener = gate.clone();
-        spawn_detached(async move {
-            // Whatever the probe's outcome (even a failure), the path it travelled is clear.
-            let _ = probe.pull().await;
-            opener.resolve(resolution);
-        });
+        spawn_settling(
+            opener,
+            "the embargo on a resolved promise".into(),
+            async move {
+                // Whatever the probe's outcome (even a failure), the path it travelled is clear.
+                let _ = probe.pull().await;
+                resolution
+            },
+        );
         Hook::Local(gate)
     }
 }

@@ -14,8 +14,21 @@ use crate::wire::{Capture, Json, NoRefs, RefDecoder, decode};
 
 impl SessionInner {
     /// Applies one received message. A bad message aborts the session with a reason that says
-    /// what was wrong; it never panics.
+    /// what was wrong; it never panics. (User code it runs is contained where it runs; this is
+    /// the backstop for a bug of our own, which must end the session, not hang it.)
     pub(crate) fn handle_text(&self, text: &str) {
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_text(text)));
+        if let Err(payload) = applied {
+            let error = crate::task::panic_error("applying a received message", &*payload);
+            self.abort(
+                RpcError::Aborted(format!("internal error: {}", error.message())),
+                true,
+            );
+        }
+    }
+
+    fn apply_text(&self, text: &str) {
         let msg = match message::parse_message(text, &self.limits) {
             Ok(msg) => msg,
             Err(e) => return self.abort(e, true),

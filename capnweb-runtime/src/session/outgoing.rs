@@ -1,14 +1,18 @@
 //! What we send: pushes (calls and property reads), settlements of our exports, and the
 //! encoding of stubs and promises inside outgoing values.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 use std::task::{Context, Poll, Waker};
 
 use super::imports::{RemotePromise, broken_hook};
 use super::{Effects, ExportEntry, ImportSlot, SessionInner, State};
 use crate::error::RpcError;
-use crate::hook::{Hook, spawn_detached};
+use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
+use crate::task::{panic_error, spawn_detached, unfinished_error};
 use crate::value::{PropertyKey, Value};
 use crate::wire::{NoRefs, RefEncoder, encode, json, message};
 
@@ -177,9 +181,16 @@ impl SessionInner {
         match fut.as_mut().poll(&mut cx) {
             Poll::Ready(result) => self.send_settlement(id, result.as_ref()),
             Poll::Pending => {
-                let session = self.arc();
+                let mut owed = SettlementOwed {
+                    session: Some(self.arc()),
+                    id,
+                };
                 spawn_detached(async move {
-                    let result = fut.await;
+                    let result = match AssertUnwindSafe(fut).catch_unwind().await {
+                        Ok(result) => result,
+                        Err(payload) => Err(panic_error("settling a result", &*payload)),
+                    };
+                    let session = owed.paid();
                     session.send_settlement(id, result.as_ref());
                     drop(settling);
                     session.flush_now();
@@ -198,6 +209,29 @@ impl SessionInner {
             let text = st.settlement_text(&session, fx, id, result);
             st.queue(text);
         });
+    }
+}
+
+/// A settlement a detached task owes the peer: if the task is dropped before it pays (no
+/// runtime, or the runtime shut down), the peer gets a `reject` instead of waiting forever.
+struct SettlementOwed {
+    session: Option<Arc<SessionInner>>,
+    id: i64,
+}
+
+impl SettlementOwed {
+    /// The task is sending the settlement itself.
+    fn paid(&mut self) -> Arc<SessionInner> {
+        self.session.take().expect("a settlement is paid once")
+    }
+}
+
+impl Drop for SettlementOwed {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let error = unfinished_error("settling a result");
+            session.send_settlement(self.id, Err(&error));
+        }
     }
 }
 

@@ -1,0 +1,151 @@
+//! Running user code: delivering a call to a target, detached tasks, and containing panics.
+//!
+//! A panic in a target method is the Rust form of a JavaScript `throw`: it rejects that call
+//! (with an error that names the method) and nothing else. Without containment a panic in the
+//! first poll would unwind through the session's reader and leave the caller waiting forever;
+//! one on a detached task would leave its promise unsettled. So every place that runs user code
+//! or owes a settlement goes through this module.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use futures_util::FutureExt;
+
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::local_promise::LocalPromise;
+use crate::target::CallFuture;
+
+/// What a delivered future is, for the error a panic turns into.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CallSite<'a> {
+    /// A method call.
+    Method(&'a str),
+    /// A property read (a getter).
+    Property(&'a str),
+    /// Invoking the object itself as a function.
+    Invoke,
+    /// Replaying a `.map()` program.
+    Map,
+}
+
+impl std::fmt::Display for CallSite<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallSite::Method(name) => write!(f, "the method '{name}'"),
+            CallSite::Property(name) => write!(f, "the property getter '{name}'"),
+            CallSite::Invoke => f.write_str("the function"),
+            CallSite::Map => f.write_str("the .map() callback"),
+        }
+    }
+}
+
+/// The error a call rejects with when `site` panicked with `payload`.
+pub(crate) fn panic_error(site: impl std::fmt::Display, payload: &(dyn Any + Send)) -> RpcError {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    let message = match detail {
+        Some(detail) => format!("{site} panicked: {detail}"),
+        None => format!("{site} panicked"),
+    };
+    tracing::error!("capnweb: {message}");
+    RpcError::new("Error", message)
+}
+
+/// Runs a target's future the way JavaScript delivers a call: synchronously up to its first
+/// suspension, so calls start in arrival order (E-order). Only a future that actually suspends
+/// gets a task of its own. `start` makes the future (a target's own code runs there too); a
+/// panic in it, in the first poll or on the task rejects the call instead of unwinding.
+pub(crate) fn deliver(site: CallSite<'_>, start: impl FnOnce() -> CallFuture) -> Hook {
+    let first = catch_unwind(AssertUnwindSafe(|| {
+        let mut fut = start();
+        let mut cx = Context::from_waker(Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => Ok(result),
+            Poll::Pending => Err(fut),
+        }
+    }));
+    match first {
+        Ok(Ok(result)) => Hook::from_result(result),
+        Ok(Err(fut)) => {
+            let cell = LocalPromise::new();
+            let site = site.to_string();
+            // The first poll above used a no-op waker; polling again on the task registers the
+            // task's real waker, as the Future contract allows.
+            spawn_settling(
+                cell.clone(),
+                site,
+                async move { Hook::from_result(fut.await) },
+            );
+            Hook::Local(cell)
+        }
+        Err(payload) => Hook::error(panic_error(site, &*payload)),
+    }
+}
+
+/// Settles `cell` with what `fut` produces, on a task of its own. If `fut` panics, `cell`
+/// rejects with an error naming `site`; if the task never finishes (no runtime, or the runtime
+/// shut down first), it rejects with an error saying so. Either way nobody waits forever.
+pub(crate) fn spawn_settling(
+    cell: Arc<LocalPromise>,
+    site: String,
+    fut: impl Future<Output = Hook> + Send + 'static,
+) {
+    let guard = SettleOnDrop { cell, site };
+    spawn_detached(async move {
+        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        let hook = match outcome {
+            Ok(hook) => hook,
+            Err(payload) => Hook::error(panic_error(&guard.site, &*payload)),
+        };
+        guard.cell.resolve(hook);
+    });
+}
+
+/// Rejects a promise whose settling task was dropped unfinished. (Settling twice keeps the
+/// first outcome, so after a normal finish this does nothing.)
+struct SettleOnDrop {
+    cell: Arc<LocalPromise>,
+    site: String,
+}
+
+impl Drop for SettleOnDrop {
+    fn drop(&mut self) {
+        self.cell.resolve(Hook::error(unfinished_error(&self.site)));
+    }
+}
+
+/// The error for work whose task was dropped before it finished.
+pub(crate) fn unfinished_error(site: &str) -> RpcError {
+    RpcError::new(
+        "Error",
+        format!("{site} did not finish: its task was dropped (no tokio runtime, or it shut down)"),
+    )
+}
+
+/// Spawns a background task on the current tokio runtime. Outside a runtime there is nothing
+/// to drive the future: it is dropped at once, and the guards it owns report that.
+pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(fut);
+        }
+        Err(_) => {
+            tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
+        }
+    }
+}
+
+/// Runs user code that returns nothing (a `Drop`, an `on_broken` callback) where a panic must
+/// not unwind into the engine; the panic is logged and otherwise ignored, as an exception in a
+/// JavaScript event listener is.
+pub(crate) fn run_contained(what: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        panic_error(what, &*payload);
+    }
+}
