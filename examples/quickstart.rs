@@ -5,8 +5,7 @@
 //! pipelined chain (one round trip), and passes a callback that the server calls back.
 
 use capnweb_runtime::transport::websocket;
-use capnweb_runtime::{RpcError, rpc_interface, rpc_target};
-use tokio::net::TcpListener;
+use capnweb_runtime::{RpcError, Server, rpc_interface, rpc_target};
 
 /// What the server offers. Wire names are camelCase (`countdown`, `greet`), so a TypeScript
 /// client calls this server exactly like a TypeScript one.
@@ -27,10 +26,10 @@ pub trait Listener {
     async fn tick(&self, n: u32);
 }
 
-struct Server;
+struct Calc;
 
 #[rpc_target]
-impl Calculator for Server {
+impl Calculator for Calc {
     async fn add(&self, a: f64, b: f64) -> f64 {
         println!("[server] add({a}, {b})");
         a + b
@@ -61,15 +60,14 @@ impl Listener for Printer {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("ws://{}/", listener.local_addr()?);
-    // Every connection gets a fresh `Server` as its main object.
-    tokio::spawn(websocket::serve(listener, || {
-        CalculatorClient::new(Server).into()
-    }));
+    // Every session gets a fresh `Calc` as its main object. Port 0: the system picks one.
+    let server = Server::builder(|_context| CalculatorClient::new(Calc).into())
+        .bind("127.0.0.1:0")
+        .await?;
+    let url = format!("ws://{}/", server.local_addr());
     println!("[server] listening on {url}");
 
-    let session = websocket::connect(&url, None).await?;
+    let session = websocket::connect(&url).await?;
     let api = CalculatorClient::from(session.main());
 
     println!("[client] add(2, 3) = {}", api.add(2, 3).await?);
@@ -90,5 +88,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "[client] session tables: {} imports, {} exports (only the main objects)",
         stats.imports, stats.exports
     );
+
+    // Graceful: calls in flight finish, the client's session gets a close frame.
+    server.shutdown().await;
+    println!("[client] session ended: {}", session.closed().await);
     Ok(())
 }

@@ -3,9 +3,8 @@
 
 use std::io::{Read, Write};
 
-use capnweb_runtime::Stub;
-use capnweb_runtime::http::{RpcService, serve_on};
-use capnweb_runtime::transport::websocket;
+use capnweb_runtime::transport::websocket::{self, WebSocketTransport};
+use capnweb_runtime::{Server, SessionOptions, Stub};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -17,9 +16,10 @@ use crate::api::{Api, BenchApiClient};
 /// The Rust servers the bench can start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerKind {
-    /// Our runtime behind `capnweb_runtime::http::serve_on` (WebSocket + HTTP batch).
+    /// Our runtime's `Server` (WebSocket + HTTP batch on hyper).
     OursHttp,
-    /// Our runtime behind `transport::websocket::serve` (WebSocket only).
+    /// Our runtime's sessions on WebSockets accepted by tokio-tungstenite itself (no HTTP
+    /// server in front).
     OursWs,
     /// jsonrpsee 0.26 (WebSocket; `add` and `echo`).
     Jsonrpsee,
@@ -95,12 +95,30 @@ async fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
         ServerKind::OursHttp => {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             announce(&listener)?;
-            serve_on(listener, RpcService::new(make_main)).await;
+            Server::builder(|_| make_main())
+                .listen(listener)?
+                .run_until_stopped()
+                .await;
         }
         ServerKind::OursWs => {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             announce(&listener)?;
-            websocket::serve(listener, make_main).await?;
+            let config = websocket::config(&SessionOptions::default());
+            loop {
+                let (stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                tokio::spawn(async move {
+                    if let Ok(ws) =
+                        tokio_tungstenite::accept_async_with_config(stream, Some(config)).await
+                    {
+                        let session = capnweb_runtime::Session::new(
+                            WebSocketTransport::new(ws),
+                            Some(make_main()),
+                        );
+                        session.closed().await;
+                    }
+                });
+            }
         }
         ServerKind::Jsonrpsee => serve_jsonrpsee().await?,
         ServerKind::Raw | ServerKind::RawBatched | ServerKind::RawSmallBuffer => {

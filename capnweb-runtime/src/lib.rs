@@ -17,7 +17,7 @@ pub mod __private;
 pub mod batch;
 mod error;
 mod hook;
-#[cfg(feature = "http")]
+#[cfg(any(feature = "server", feature = "http-client"))]
 pub mod http;
 mod local_promise;
 mod map;
@@ -32,9 +32,9 @@ pub mod wire;
 
 pub use capnweb_macros::{rpc_interface, rpc_target};
 pub use error::RpcError;
-#[cfg(feature = "http")]
-pub use http::serve;
-pub use session::{OnBroken, Session, SessionOptions, SessionStats};
+#[cfg(feature = "server")]
+pub use http::{Server, ServerBuilder};
+pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
 pub use stub::{IntoArgs, Promise, Stub};
 pub use target::{CallFuture, RpcTarget};
 pub use typed::{MapOutput, MapSubject, RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};

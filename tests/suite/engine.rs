@@ -267,10 +267,13 @@ async fn setup_runs_before_the_first_message_is_read() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let (main, slot) = TestApi::new();
-    let server = Session::with_setup(b, Some(Stub::new(main)), Default::default(), |session| {
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = slot.set(session.clone());
-    });
+    let server = Session::builder()
+        .main(Stub::new(main))
+        .on_start(move |session| {
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = slot.set(session.clone());
+        })
+        .start(b);
     let answer = stats.await.expect("the stats task").expect("stats()");
     assert!(answer["exports"] >= 1.0, "stats() answered {answer:?}");
     assert_no_leaks(&[&client, &server]).await;

@@ -213,7 +213,7 @@ async fn promise_arguments_delay_only_their_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promise_arguments_delay_only_their_call_against_typescript() {
     let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
-    let client = capnweb_runtime::transport::websocket::connect(&server.ws_url(), None)
+    let client = capnweb_runtime::transport::websocket::connect(&server.ws_url())
         .await
         .unwrap();
     let api = client.main();

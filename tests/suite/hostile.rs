@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use capnweb_runtime::SessionOptions;
 use capnweb_runtime::transport::websocket;
-use capnweb_runtime::{Limits, SessionOptions};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -103,14 +103,12 @@ fn s(text: &str) -> String {
 
 #[tokio::test]
 async fn each_class_of_bad_input_aborts_only_its_session() {
-    let limits = Limits {
-        max_message_size: 64 * 1024,
-        ..Limits::default()
-    };
-    let server = RustServer::start_with(SessionOptions { limits }).await;
+    let mut options = SessionOptions::default();
+    options.limits.max_message_size = 64 * 1024;
+    let server = RustServer::start_with(options).await;
 
     // A well-behaved session that must survive every bad one.
-    let good = websocket::connect(&server.url(), None).await.unwrap();
+    let good = websocket::connect(&server.url()).await.unwrap();
     let api = good.main();
     assert_eq!(api.call("add", (1, 2)).typed::<f64>().await.unwrap(), 3.0);
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use capnweb_runtime::batch::{BatchServerOptions, BatchSession, handle_batch};
+use capnweb_runtime::batch::{BatchSession, handle_batch};
 use capnweb_runtime::http::{self, BatchClient};
 use capnweb_runtime::value::{Date, Object};
 use capnweb_runtime::{CallFuture, Promise, RpcError, RpcTarget, SessionOptions, Stub, Value};
@@ -256,10 +256,10 @@ async fn batch_end_drops_exports_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_answers_statuses_and_messages() {
-    let server = HttpServer::start_with(BatchServerOptions {
-        max_body_bytes: 256,
-        timeout: Some(Duration::from_millis(200)),
-        ..Default::default()
+    let server = HttpServer::start_with(|builder| {
+        builder
+            .max_body_bytes(256)
+            .batch_timeout(Duration::from_millis(200))
     })
     .await;
     let port = server.port;
@@ -347,11 +347,7 @@ async fn server_answers_statuses_and_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_request_fails_every_call() {
-    let server = HttpServer::start_with(BatchServerOptions {
-        max_body_bytes: 16,
-        ..Default::default()
-    })
-    .await;
+    let server = HttpServer::start_with(|builder| builder.max_body_bytes(16)).await;
     let batch = http::batch_session(&server.batch_url()).unwrap();
     batch.set_auto_send(false);
     let api = batch.main();

@@ -5,12 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use capnweb_runtime::batch::BatchServerOptions;
-use capnweb_runtime::http::{RpcService, SessionKind, serve_on};
-use capnweb_runtime::{Session, Stub};
+use capnweb_runtime::http::SessionKind;
+use capnweb_runtime::{Server, ServerBuilder, Session, Stub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 use crate::api::TestApi;
 
@@ -33,12 +31,13 @@ impl Served {
     }
 }
 
-/// A service serving a fresh [`TestApi`] per session; WebSocket sessions get their `Session`
-/// handle (for `stats()`), batches do not (`stats()` fails there, as on capnweb's server).
-pub fn test_api_service(options: BatchServerOptions) -> (RpcService, Served) {
+/// A server builder serving a fresh [`TestApi`] per session; WebSocket sessions get their
+/// `Session` handle (for `stats()`), batches do not (`stats()` fails there, as on capnweb's
+/// server).
+pub fn test_api_builder() -> (ServerBuilder, Served) {
     let served = Served::default();
     let registry = served.clone();
-    let service = RpcService::with_context(move |context| {
+    let builder = Server::builder(move |context| {
         let (api, slot) = TestApi::new();
         match context.kind() {
             SessionKind::WebSocket => {
@@ -53,33 +52,37 @@ pub fn test_api_service(options: BatchServerOptions) -> (RpcService, Served) {
             }
         }
         Stub::new(api)
-    })
-    .with_options(options);
-    (service, served)
+    });
+    (builder, served)
 }
 
-/// A running server; stops accepting (and closes its WebSocket sessions) when dropped.
+/// A running server; shuts down when dropped.
 pub struct HttpServer {
     /// The port it listens on.
     pub port: u16,
     /// What it served.
     pub served: Served,
-    task: JoinHandle<()>,
+    server: Server,
 }
 
 impl HttpServer {
     /// Starts the server with default options.
     pub async fn start() -> HttpServer {
-        HttpServer::start_with(BatchServerOptions::default()).await
+        HttpServer::start_with(|builder| builder).await
     }
 
-    /// Starts the server with `options`.
-    pub async fn start_with(options: BatchServerOptions) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("local addr").port();
-        let (service, served) = test_api_service(options);
-        let task = tokio::spawn(serve_on(listener, service));
-        HttpServer { port, served, task }
+    /// Starts the server configured by `configure`.
+    pub async fn start_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> HttpServer {
+        let (builder, served) = test_api_builder();
+        let server = configure(builder)
+            .bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        HttpServer {
+            port: server.local_addr().port(),
+            served,
+            server,
+        }
     }
 
     /// `http://127.0.0.1:<port>/rpc`
@@ -91,22 +94,10 @@ impl HttpServer {
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/rpc", self.port)
     }
-}
 
-impl HttpServer {
-    /// Stops accepting and closes every session, and waits until the accept loop has ended.
-    pub async fn stop(mut self) {
-        self.task.abort();
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        self.task.abort();
-        for session in self.served.sessions() {
-            session.close();
-        }
+    /// Shuts the server down gracefully and waits until every task it started has ended.
+    pub async fn stop(self) {
+        self.server.shutdown().await;
     }
 }
 

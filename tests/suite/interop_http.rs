@@ -7,13 +7,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use capnweb_runtime::batch::{BatchServerOptions, BatchSession};
+use capnweb_runtime::batch::BatchSession;
 use capnweb_runtime::http::BatchClient;
 use capnweb_runtime::transport::websocket;
 use capnweb_runtime::value::BigInt;
 use capnweb_runtime::{RpcError, Session, SessionOptions, Stub, Value};
 
-use crate::http_server::{HttpServer, raw_request, test_api_service};
+use crate::http_server::{HttpServer, raw_request, test_api_builder};
 use crate::node::{self, NodeServer};
 use crate::node_batch::{self, BATCH_SCENARIOS};
 use crate::support::assert_no_leaks;
@@ -262,7 +262,7 @@ async fn rust_batch_client_request_failure_against_node_server() {
 /// A WebSocket session and a batch on the same path; returns the WebSocket session (the server's
 /// session ends when it is dropped).
 async fn exercise_both_transports(ws_url: &str, batch_url: &str) -> Session {
-    let session = websocket::connect(ws_url, None).await.unwrap();
+    let session = websocket::connect(ws_url).await.unwrap();
     let api = session.main();
     assert_eq!(api.call("add", (2, 3)).typed::<f64>().await.unwrap(), 5.0);
     let stats = api.call("stats", ()).await.unwrap();
@@ -302,8 +302,10 @@ async fn rust_clients_use_websocket_and_batch_on_one_path() {
 /// The same service mounted in an axum application next to its own routes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_router_serves_both_transports() {
-    let (service, served) = test_api_service(BatchServerOptions::default());
+    let (builder, served) = test_api_builder();
+    let service = builder.into_service();
     let app = service
+        .clone()
         .router("/rpc")
         .route("/health", axum::routing::get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -324,6 +326,7 @@ async fn axum_router_serves_both_transports() {
     assert_eq!(sessions.len(), 1);
     assert_no_leaks(&[&sessions[0]]).await;
     drop(client);
+    service.shutdown().await;
     task.abort();
 }
 

@@ -40,7 +40,7 @@ pub async fn assert_peer_clean(api: &Stub) {
 }
 
 async fn connect(server: &NodeServer) -> (Session, Stub) {
-    let session = websocket::connect(&server.ws_url(), None)
+    let session = websocket::connect(&server.ws_url())
         .await
         .expect("connect to the Node server");
     let api = session.main();

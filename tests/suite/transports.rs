@@ -52,7 +52,7 @@ where
             }
             Over::WebSocket => {
                 let server = RustServer::start().await;
-                let client = websocket::connect(&server.url(), None)
+                let client = websocket::connect(&server.url())
                     .await
                     .expect("connect to our WebSocket server");
                 body(client.main(), over).await;

@@ -9,12 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use capnweb_runtime::transport::{memory, websocket};
+use capnweb_runtime::transport::memory;
 use capnweb_runtime::value::Date;
-use capnweb_runtime::{RpcError, Session, SessionOptions, Stub, Value, rpc_interface, rpc_target};
+use capnweb_runtime::{RpcError, Server, Session, Stub, Value, rpc_interface, rpc_target};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -481,44 +479,36 @@ pub fn typed_main() -> (Stub, Arc<OnceLock<Session>>) {
     (TestApiClient::new(api).into(), slot)
 }
 
-/// A typed Rust WebSocket server on 127.0.0.1 that keeps its sessions; stops when dropped.
+/// A typed Rust WebSocket server on 127.0.0.1 that keeps its sessions; shuts down when dropped.
 pub struct TypedServer {
     port: u16,
     sessions: Arc<Mutex<Vec<Session>>>,
-    accept_task: JoinHandle<()>,
+    _server: Server,
 }
 
 impl TypedServer {
     /// Starts the server.
     pub async fn start() -> TypedServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
-        let port = listener.local_addr().expect("local addr").port();
         let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
         let registry = sessions.clone();
-        let accept_task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let registry = registry.clone();
-                tokio::spawn(async move {
-                    let (main, slot) = typed_main();
-                    let options = SessionOptions::default();
-                    // Filled before the first message is read (see `RustServer::start_with`).
-                    let fill_slot = |session: &Session| {
-                        let _ = slot.set(session.clone());
-                    };
-                    if let Ok(session) =
-                        websocket::accept_with_setup(stream, Some(main), options, fill_slot).await
-                    {
-                        registry.lock().unwrap().push(session);
-                    }
-                });
-            }
-        });
+        let server = Server::builder(move |context| {
+            let (main, slot) = typed_main();
+            let registry = registry.clone();
+            // Filled before the first message is read: a `stats()` in the client's first
+            // batch must find it.
+            context.on_session(move |session| {
+                let _ = slot.set(session.clone());
+                registry.lock().unwrap().push(session.clone());
+            });
+            main
+        })
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
         TypedServer {
-            port,
+            port: server.local_addr().port(),
             sessions,
-            accept_task,
+            _server: server,
         }
     }
 
@@ -536,15 +526,6 @@ impl TypedServer {
                 .expect("server session did not end within 5 s of its client leaving");
         }
         sessions.len()
-    }
-}
-
-impl Drop for TypedServer {
-    fn drop(&mut self) {
-        self.accept_task.abort();
-        for s in self.sessions.lock().unwrap().iter() {
-            s.close();
-        }
     }
 }
 

@@ -44,7 +44,7 @@ enum Peer {
 async fn connect(to_typescript: bool) -> (Session, TestApiClient, Peer) {
     if to_typescript {
         let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
-        let session = websocket::connect(&server.ws_url(), None)
+        let session = websocket::connect(&server.ws_url())
             .await
             .expect("connect to the Node server");
         let api = TestApiClient::from(session.main());

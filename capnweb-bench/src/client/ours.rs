@@ -26,7 +26,7 @@ pub async fn run(job: &Job) -> Result<Report, String> {
     if job.scenario == 'e' {
         return batches(job).await;
     }
-    let session = websocket::connect(&job.url, None).await.ctx("connect")?;
+    let session = websocket::connect(&job.url).await.ctx("connect")?;
     let api = BenchApiClient::from(session.main());
     let report = match job.scenario {
         'a' => sequential(&api, job).await?,

@@ -16,21 +16,23 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::rt::TokioIo;
 
-use super::{SessionContext, SessionKind};
+use super::server::MakeMain;
+use super::shutdown::Shutdown;
+use super::{PeerAddr, SessionContext, SessionKind};
 use crate::batch::{BatchServerOptions, handle_batch};
-use crate::stub::Stub;
+use crate::session::Session;
 use crate::transport::websocket;
-
-type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'static;
 
 /// Serves Cap'n Web on whatever path it is mounted at: a WebSocket upgrade (`GET` with
 /// `Upgrade: websocket`) starts a long-lived session, a `POST` is one HTTP batch, anything else
 /// gets `405`. Every session gets a fresh main object.
 ///
-/// It is a tower `Service` for any request body, so it mounts in axum
-/// (`Router::route_service("/rpc", service)`, or [`RpcService::router`]) and runs on hyper
-/// directly ([`super::serve_on`]). WebSocket upgrades need a server that supports them (hyper
-/// with `with_upgrades()`, as `axum::serve` and [`super::serve_on`] do).
+/// [`Server`](crate::Server) runs one on its own port. To mount it in a router of your own,
+/// make it with [`ServerBuilder::into_service`](crate::ServerBuilder::into_service): it is a
+/// tower `Service` for any request body (axum: `Router::route_service("/rpc", service)`, or
+/// [`RpcService::router`]). WebSocket upgrades need a server that supports them (hyper with
+/// `with_upgrades()`, as `axum::serve` does); [`RpcService::shutdown`] closes the WebSocket
+/// sessions it started, which outlive the HTTP connection they came in on.
 ///
 /// Batch answers follow [`crate::batch::BatchReply`]: `200` with the messages, `400` with the
 /// reason when the client's input aborted the session, `413` for a body over the limit, `500`
@@ -39,35 +41,28 @@ type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'static;
 pub struct RpcService {
     make_main: Arc<MakeMain>,
     options: Arc<BatchServerOptions>,
+    shutdown: Arc<Shutdown>,
 }
 
 impl RpcService {
-    /// Serves a fresh main object from `make_main` on each session.
-    pub fn new<F>(make_main: F) -> Self
-    where
-        F: Fn() -> Stub + Send + Sync + 'static,
-    {
-        Self::with_context(move |_: &SessionContext| make_main())
-    }
-
-    /// Like [`RpcService::new`], but the factory sees the session's kind and request headers, and
-    /// can ask for the [`crate::Session`] handle of a WebSocket session
-    /// ([`SessionContext::on_session`]).
-    pub fn with_context<F>(make_main: F) -> Self
-    where
-        F: Fn(&SessionContext) -> Stub + Send + Sync + 'static,
-    {
+    pub(crate) fn new(
+        make_main: Arc<MakeMain>,
+        options: BatchServerOptions,
+        shutdown: Arc<Shutdown>,
+    ) -> Self {
         RpcService {
-            make_main: Arc::new(make_main),
-            options: Arc::new(BatchServerOptions::default()),
+            make_main,
+            options: Arc::new(options),
+            shutdown,
         }
     }
 
-    /// Replaces the options: limits for every session, body-size limit and drain timeout for
-    /// batches.
-    pub fn with_options(mut self, options: BatchServerOptions) -> Self {
-        self.options = Arc::new(options);
-        self
+    /// Closes the WebSocket sessions this service started, gracefully (as
+    /// [`Server::shutdown`](crate::Server::shutdown) does), and refuses new ones. Call it
+    /// when the router it is mounted in shuts down.
+    pub async fn shutdown(&self) {
+        self.shutdown.begin();
+        self.shutdown.idle().await;
     }
 
     /// Answers one request.
@@ -95,7 +90,11 @@ impl RpcService {
         if declared.is_some_and(|len| len > limit as u64) {
             return too_large(limit);
         }
-        let context = SessionContext::new(SessionKind::HttpBatch, request.headers().clone());
+        let context = SessionContext::new(
+            SessionKind::HttpBatch,
+            request.headers().clone(),
+            peer_addr(&request),
+        );
         let body = match Limited::new(request.into_body(), limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
@@ -131,7 +130,11 @@ impl RpcService {
             return text(400, "bad WebSocket handshake: no Sec-WebSocket-Key");
         };
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-        let context = SessionContext::new(SessionKind::WebSocket, headers.clone());
+        if self.shutdown.has_begun() {
+            return text(503, "the server is shutting down");
+        }
+        let context =
+            SessionContext::new(SessionKind::WebSocket, headers.clone(), peer_addr(&request));
         let Some(on_upgrade) = request
             .extensions_mut()
             .remove::<hyper::upgrade::OnUpgrade>()
@@ -140,18 +143,18 @@ impl RpcService {
         };
         let main = (self.make_main)(&context);
         let options = self.options.session.clone();
-        tokio::spawn(async move {
+        let shutdown = self.shutdown.clone();
+        self.shutdown.spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let session = websocket::accept_upgraded_with_setup(
-                        TokioIo::new(upgraded),
-                        Some(main),
-                        options,
-                        |session| context.session_started(session),
-                    )
-                    .await;
-                    let reason = session.closed().await;
-                    tracing::debug!("capnweb: WebSocket session ended: {reason}");
+                    let transport =
+                        websocket::server_transport(TokioIo::new(upgraded), &options).await;
+                    let session = Session::builder()
+                        .main(main)
+                        .options(options)
+                        .on_start(move |session| context.session_started(session))
+                        .start(transport);
+                    serve_until_shutdown(session, &shutdown).await;
                 }
                 Err(e) => tracing::debug!("capnweb: WebSocket upgrade failed: {e}"),
             }
@@ -193,6 +196,34 @@ where
         let service = self.clone();
         Box::pin(async move { Ok(service.handle(request).await) })
     }
+}
+
+/// Runs a WebSocket session until it ends, or until shutdown: then calls in flight may finish
+/// until the deadline, and the session closes with code 1001.
+async fn serve_until_shutdown(session: Session, shutdown: &Shutdown) {
+    tokio::select! {
+        reason = session.closed() => {
+            tracing::debug!("capnweb: WebSocket session ended: {reason}");
+        }
+        deadline = shutdown.begun() => {
+            session.close_gracefully(deadline).await;
+        }
+    }
+}
+
+/// The client's address, from our own server or from axum's `ConnectInfo`.
+fn peer_addr<B>(request: &Request<B>) -> Option<std::net::SocketAddr> {
+    let extensions = request.extensions();
+    if let Some(PeerAddr(addr)) = extensions.get::<PeerAddr>() {
+        return Some(*addr);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(*addr);
+    }
+    None
 }
 
 /// Whether a comma-separated header (such as `Connection: keep-alive, Upgrade`) holds `token`.

@@ -52,8 +52,9 @@ impl SessionInner {
         self.with_state(|st, _| st.broken.clone())
     }
 
-    /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends.
-    async fn drained(&self) -> Result<(), RpcError> {
+    /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends. A
+    /// batch answers after it; a server shutting down closes a WebSocket session after it.
+    pub(crate) async fn drained(&self) -> Result<(), RpcError> {
         let mut ended = self.ended.subscribe();
         loop {
             // Register for the notification before looking, so a drop to 0 in between is seen.

@@ -9,8 +9,19 @@ use crate::stub::Stub;
 use crate::transport::{CloseInfo, Transport};
 use crate::wire::{Limits, NoRefs, encode, message};
 
-/// Settings for a session.
+/// Settings for a session, shared by every way of starting one ([`Session::builder`], the
+/// WebSocket [`Connector`](crate::transport::websocket::Connector), the server, batches).
+/// Start from the default and set what you need (new fields may be added, so it cannot be
+/// written as a struct literal):
+///
+/// ```
+/// use capnweb_runtime::SessionOptions;
+///
+/// let mut options = SessionOptions::default();
+/// options.limits.max_message_size = 1 << 20;
+/// ```
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct SessionOptions {
     /// Limits enforced on what the peer sends.
     pub limits: Limits,
@@ -25,6 +36,10 @@ pub struct SessionStats {
     /// Entries in the export table.
     pub exports: usize,
 }
+
+/// How long a closing session may take to write its close frame to a slow peer.
+#[cfg(feature = "server")]
+const CLOSE_FLUSH_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the writer does once the session ends.
 pub(crate) struct CloseRequest {
@@ -47,6 +62,7 @@ impl CloseRequest {
         });
         let code = match reason {
             RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,
+            RpcError::Aborted(m) if m == SERVER_SHUTDOWN_REASON => 1001,
             _ => 3000,
         };
         CloseRequest {
@@ -60,6 +76,9 @@ impl CloseRequest {
 }
 
 const SHUTDOWN_REASON: &str = "the session was closed";
+
+/// Why a server closes its sessions when it shuts down (close code 1001, "going away").
+pub(crate) const SERVER_SHUTDOWN_REASON: &str = "the server is shutting down";
 
 /// A Cap'n Web session over one transport. Cheap to clone.
 ///
@@ -82,40 +101,104 @@ impl Drop for ShutdownOnDrop {
     }
 }
 
-impl Session {
-    /// Starts a session over `transport`, serving `local_main` as our main object (the peer's
-    /// import 0). Needs a tokio runtime with I/O and timers enabled (`#[tokio::main]` and
-    /// `Runtime::new()` enable both).
-    pub fn new<T: Transport>(transport: T, local_main: Option<Stub>) -> Session {
-        Session::with_options(transport, local_main, SessionOptions::default())
+/// What [`SessionBuilder::on_start`] runs.
+type StartHook = Box<dyn FnOnce(&Session) + Send>;
+
+/// Configures and starts a [`Session`] over a transport of your choice. (For WebSocket, the
+/// [`Connector`](crate::transport::websocket::Connector) and [`Server`](crate::Server) start
+/// sessions for you.)
+#[must_use = "a builder does nothing until started"]
+pub struct SessionBuilder {
+    main: Option<Stub>,
+    options: SessionOptions,
+    on_start: Option<StartHook>,
+}
+
+impl SessionBuilder {
+    /// The object the peer sees as our main object (its import 0). Without one, the peer's
+    /// calls on it fail, as a client's usually should.
+    pub fn main(mut self, main: impl Into<Stub>) -> Self {
+        self.main = Some(main.into());
+        self
     }
 
-    /// [`Session::new`] with explicit options.
-    pub fn with_options<T: Transport>(
-        transport: T,
-        local_main: Option<Stub>,
-        options: SessionOptions,
-    ) -> Session {
-        Session::with_setup(transport, local_main, options, |_| {})
+    /// Options of the session (limits on what the peer sends).
+    pub fn options(mut self, options: SessionOptions) -> Self {
+        self.options = options;
+        self
     }
 
-    /// [`Session::with_options`] that runs `setup` with the session before it reads its first
-    /// message, so whatever `setup` hands out (a handle for the main object's `stats()`, say)
-    /// is in place before the peer's first call can arrive.
-    pub fn with_setup<T: Transport>(
-        transport: T,
-        local_main: Option<Stub>,
-        options: SessionOptions,
-        setup: impl FnOnce(&Session),
-    ) -> Session {
-        let inner = SessionInner::new(local_main.map(|s| s.hook), options.limits);
+    /// Runs `setup` with the session before it reads the peer's first message, so whatever it
+    /// hands out (a handle for the main object's `stats()`, say) is in place before the peer's
+    /// first call can arrive.
+    pub fn on_start(mut self, setup: impl FnOnce(&Session) + Send + 'static) -> Self {
+        self.on_start = Some(Box::new(setup));
+        self
+    }
+
+    /// Starts the session over `transport`. Needs a tokio runtime with I/O and timers enabled
+    /// (`#[tokio::main]` and `Runtime::new()` enable both).
+    pub fn start<T: Transport>(self, transport: T) -> Session {
+        let inner = SessionInner::new(self.main.map(|s| s.hook), self.options.limits);
         let session = Session {
             _guard: Arc::new(ShutdownOnDrop(inner.clone())),
             inner,
         };
-        setup(&session);
+        if let Some(setup) = self.on_start {
+            setup(&session);
+        }
         super::io::start(&session.inner, transport);
         session
+    }
+}
+
+impl Session {
+    /// Configures a session to start over a transport of your choice.
+    ///
+    /// ```
+    /// use capnweb_runtime::{Session, Stub, Value};
+    /// use capnweb_runtime::transport::memory;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), capnweb_runtime::RpcError> {
+    /// let (near, far) = memory::pair();
+    /// let echo = Stub::from_fn(|args: Vec<Value>| async move {
+    ///     Ok(args.into_iter().next().unwrap_or(Value::Undefined))
+    /// });
+    /// let _server = Session::builder().main(echo).start(far);
+    /// let client = Session::builder().start(near);
+    /// let answer = client.main().invoke(("hi",)).await?;
+    /// assert_eq!(answer, Value::String("hi".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder {
+            main: None,
+            options: SessionOptions::default(),
+            on_start: None,
+        }
+    }
+
+    /// Starts a session over `transport` with `local_main` as our main object and default
+    /// options: `Session::builder().main(main).start(transport)`, shorter.
+    pub fn new<T: Transport>(transport: T, local_main: Option<Stub>) -> Session {
+        let builder = Session::builder();
+        match local_main {
+            Some(main) => builder.main(main),
+            None => builder,
+        }
+        .start(transport)
+    }
+
+    /// Lets the calls the peer is waiting for finish (until `deadline`), then closes with code
+    /// 1001, and waits (briefly) for the close frame to be written.
+    #[cfg(feature = "server")]
+    pub(crate) async fn close_gracefully(&self, deadline: tokio::time::Instant) {
+        let _ = tokio::time::timeout_at(deadline, self.inner.drained()).await;
+        self.inner
+            .abort(RpcError::Aborted(SERVER_SHUTDOWN_REASON.into()), false);
+        let flush_by = deadline.max(tokio::time::Instant::now() + CLOSE_FLUSH_TIME);
+        let _ = tokio::time::timeout_at(flush_by, self.inner.transport_closed()).await;
     }
 
     /// The peer's main object.

@@ -127,6 +127,16 @@ impl SessionInner {
     }
 }
 
+/// Reports that the writer has ended, however it ends (a graceful shutdown waits for it to
+/// have written the close frame).
+struct WriterDone(Arc<SessionInner>);
+
+impl Drop for WriterDone {
+    fn drop(&mut self) {
+        self.0.writer_done.send_replace(true);
+    }
+}
+
 /// Whether this thread is applying a received message for some session's reader.
 pub(crate) fn reader_is_applying() -> bool {
     APPLYING.get() != 0
@@ -220,6 +230,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
 }
 
 async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<SharedSender<S>>) {
+    let _done = WriterDone(inner.clone());
     // Registered once and renewed when it fires, rather than made and dropped every turn.
     let mut wake = pin!(inner.wake_writer.notified());
     loop {

@@ -31,7 +31,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::wire::Limits;
 
-pub use driver::{OnBroken, Session, SessionOptions, SessionStats};
+pub use driver::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
 
 /// A callback registered with `Session::on_broken`.
 pub(crate) type BrokenCallback = Box<dyn FnOnce(&RpcError) + Send>;
@@ -102,6 +102,8 @@ pub(crate) struct SessionInner {
     pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
+    /// Set once the writer task has closed the transport (never, for a batch session).
+    pub(crate) writer_done: watch::Sender<bool>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
     /// answers once this is 0 (see batch.rs).
     /// (A plain counter: every settlement of every session touches it, and only a batch waits.)
@@ -164,6 +166,7 @@ impl SessionInner {
                 releases_requested: std::sync::atomic::AtomicBool::new(false),
                 write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
+                writer_done: watch::Sender::new(false),
                 settling: std::sync::atomic::AtomicUsize::new(0),
                 settled: Notify::new(),
                 batch_client: std::sync::atomic::AtomicBool::new(false),
@@ -246,6 +249,12 @@ impl SessionInner {
                 st.queue(crate::wire::message::release_text(id, count));
             }
         }
+    }
+
+    /// Waits until the writer task has closed the transport.
+    #[cfg(feature = "server")]
+    pub(crate) async fn transport_closed(&self) {
+        let _ = self.writer_done.subscribe().wait_for(|done| *done).await;
     }
 
     /// Table sizes, after applying pending releases.

@@ -6,7 +6,6 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -14,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::{CloseInfo, MessageReceiver, MessageSender, Transport, truncate_reason};
 use crate::error::RpcError;
-use crate::session::{Session, SessionOptions};
+use crate::session::{Session, SessionBuilder, SessionOptions};
 use crate::stub::Stub;
 
 /// A WebSocket carrying one Cap'n Web session.
@@ -134,143 +133,118 @@ fn disconnected(e: tokio_tungstenite::tungstenite::Error) -> RpcError {
 /// Bytes per socket read, and the read buffer an idle connection keeps.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
-fn ws_config(options: &SessionOptions) -> WebSocketConfig {
-    // Let the protocol limit be the one that trips (with a clear abort), not the transport's.
+/// The tungstenite settings a session with `options` uses: a small read buffer (an idle
+/// session's memory is mostly its buffers) and frame limits above the protocol's own, so the
+/// protocol limit is the one that trips, with a clear abort. For accepting WebSockets with a
+/// server of your own and wrapping them in [`WebSocketTransport`].
+pub fn config(options: &SessionOptions) -> WebSocketConfig {
+    let frame_limit = options
+        .limits
+        .max_message_size
+        .saturating_mul(3)
+        .max(1 << 20);
     WebSocketConfig::default()
         // tungstenite allocates its read buffer up front (128 KiB by default), which would be
         // almost all of an idle session's memory. The buffer still grows to fit large frames;
         // this only bounds how much one read call takes.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(Some(
-            options
-                .limits
-                .max_message_size
-                .saturating_mul(3)
-                .max(1 << 20),
-        ))
-        .max_frame_size(Some(
-            options
-                .limits
-                .max_message_size
-                .saturating_mul(3)
-                .max(1 << 20),
-        ))
+        .max_message_size(Some(frame_limit))
+        .max_frame_size(Some(frame_limit))
 }
 
-/// Connects to a Cap'n Web WebSocket server; `local_main` is what the server sees as our main
-/// object (usually `None` for a client).
-pub async fn connect(url: &str, local_main: Option<Stub>) -> Result<Session, RpcError> {
-    connect_with_options(url, local_main, SessionOptions::default()).await
+/// Connects to a Cap'n Web WebSocket server with default settings and no main object of our
+/// own: `Connector::new(url).connect()`, shorter.
+pub async fn connect(url: &str) -> Result<Session, RpcError> {
+    Connector::new(url).connect().await
 }
 
-/// [`connect`] with explicit session options.
-pub async fn connect_with_options(
-    url: &str,
-    local_main: Option<Stub>,
+/// Configures and opens a client WebSocket session.
+///
+/// ```no_run
+/// use capnweb_runtime::transport::websocket::Connector;
+/// use capnweb_runtime::{Stub, Value};
+///
+/// # async fn run() -> Result<(), capnweb_runtime::RpcError> {
+/// // What the server sees as our main object: here a callback it may invoke.
+/// let callback = Stub::from_fn(|_args: Vec<Value>| async { Ok(Value::Null) });
+/// let session = Connector::new("ws://127.0.0.1:8080/rpc")
+///     .main(callback)
+///     .connect()
+///     .await?;
+/// let greeting = session.main().call("hello", ("world",)).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a connector does nothing until `connect` is awaited"]
+pub struct Connector {
+    url: String,
+    session: SessionBuilder,
     options: SessionOptions,
-) -> Result<Session, RpcError> {
-    let config = ws_config(&options);
-    let (ws, _response) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-        .await
-        .map_err(|e| RpcError::Disconnected(format!("WebSocket connection failed: {e}")))?;
-    Ok(Session::with_options(
-        WebSocketTransport::new(ws),
-        local_main,
-        options,
-    ))
 }
 
-/// Completes the WebSocket handshake on an accepted TCP connection and starts a session.
-pub async fn accept(
-    stream: TcpStream,
-    local_main: Option<Stub>,
-    options: SessionOptions,
-) -> Result<Session, RpcError> {
-    accept_with_setup(stream, local_main, options, |_| {}).await
+impl Connector {
+    /// A connection to `url` (`ws://host:port/path`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Connector {
+            url: url.into(),
+            session: Session::builder(),
+            options: SessionOptions::default(),
+        }
+    }
+
+    /// What the server sees as our main object (its import 0); usually none for a client.
+    pub fn main(mut self, main: impl Into<Stub>) -> Self {
+        self.session = self.session.main(main);
+        self
+    }
+
+    /// Options of the session (limits on what the server sends).
+    pub fn options(mut self, options: SessionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Runs `setup` with the session before it reads the server's first message (see
+    /// [`SessionBuilder::on_start`]).
+    pub fn on_start(mut self, setup: impl FnOnce(&Session) + Send + 'static) -> Self {
+        self.session = self.session.on_start(setup);
+        self
+    }
+
+    /// Opens the connection and starts the session.
+    pub async fn connect(self) -> Result<Session, RpcError> {
+        let config = config(&self.options);
+        let (ws, _response) =
+            tokio_tungstenite::connect_async_with_config(&self.url, Some(config), true)
+                .await
+                .map_err(|e| RpcError::Disconnected(format!("WebSocket connection failed: {e}")))?;
+        Ok(self
+            .session
+            .options(self.options)
+            .start(WebSocketTransport::new(ws)))
+    }
 }
 
-/// [`accept`] that runs `setup` with the session before it reads the peer's first message
-/// (see [`Session::with_setup`]).
-pub async fn accept_with_setup(
-    stream: TcpStream,
-    local_main: Option<Stub>,
-    options: SessionOptions,
-    setup: impl FnOnce(&Session),
-) -> Result<Session, RpcError> {
-    let config = ws_config(&options);
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
-        .await
-        .map_err(|e| RpcError::Disconnected(format!("WebSocket handshake failed: {e}")))?;
-    Ok(Session::with_setup(
-        WebSocketTransport::new(ws),
-        local_main,
-        options,
-        setup,
-    ))
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Starts a session on a connection whose WebSocket handshake an HTTP server has already
-/// completed (an upgraded hyper connection, say): from here on `io` carries WebSocket frames.
-pub async fn accept_upgraded<S>(io: S, local_main: Option<Stub>, options: SessionOptions) -> Session
+/// The transport for a connection whose WebSocket handshake an HTTP server has already
+/// completed (an upgraded hyper connection): from here on `io` carries WebSocket frames.
+#[cfg(feature = "server")]
+pub(crate) async fn server_transport<S>(io: S, options: &SessionOptions) -> WebSocketTransport<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    accept_upgraded_with_setup(io, local_main, options, |_| {}).await
-}
-
-/// [`accept_upgraded`] that runs `setup` with the session before it reads the peer's first
-/// message (see [`Session::with_setup`]).
-pub async fn accept_upgraded_with_setup<S>(
-    io: S,
-    local_main: Option<Stub>,
-    options: SessionOptions,
-    setup: impl FnOnce(&Session),
-) -> Session
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let config = ws_config(&options);
     let ws = WebSocketStream::from_raw_socket(
         io,
         tokio_tungstenite::tungstenite::protocol::Role::Server,
-        Some(config),
+        Some(config(options)),
     )
     .await;
-    Session::with_setup(WebSocketTransport::new(ws), local_main, options, setup)
-}
-
-/// Serves every connection on `listener` with a fresh session whose main object comes from
-/// `make_main`, until the listener fails. Each session lives until its peer disconnects; a
-/// session that fails never affects the others.
-pub async fn serve<F>(listener: TcpListener, make_main: F) -> std::io::Result<()>
-where
-    F: Fn() -> Stub + Send + Sync + 'static,
-{
-    serve_with_options(listener, make_main, SessionOptions::default()).await
-}
-
-/// [`serve`] with explicit session options.
-pub async fn serve_with_options<F>(
-    listener: TcpListener,
-    make_main: F,
-    options: SessionOptions,
-) -> std::io::Result<()>
-where
-    F: Fn() -> Stub + Send + Sync + 'static,
-{
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        let main = make_main();
-        let options = options.clone();
-        tokio::spawn(async move {
-            match accept(stream, Some(main), options).await {
-                Ok(session) => {
-                    let reason = session.closed().await;
-                    tracing::debug!("capnweb session ended: {reason}");
-                }
-                Err(e) => tracing::debug!("capnweb: {e}"),
-            }
-        });
-    }
+    WebSocketTransport::new(ws)
 }

@@ -24,8 +24,10 @@ use crate::value::{PropertyKey, Value};
 /// A parsed but not yet evaluated JSON tree.
 pub type Json = serde_json::Value;
 
-/// Limits a receiver enforces on what the peer sends (protocol.md section 14).
+/// Limits a receiver enforces on what the peer sends (protocol.md section 14). Start from the
+/// default (capnweb's limits) and change the fields you need.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest accepted message, in UTF-16 code units (as capnweb counts).
     pub max_message_size: usize,

@@ -1,0 +1,268 @@
+//! [`Server`]: Cap'n Web over WebSocket and HTTP batch on one port, started by a builder and
+//! stopped by its handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+use super::shutdown::Shutdown;
+use super::{PeerAddr, RpcService, SessionContext};
+use crate::batch::BatchServerOptions;
+use crate::session::SessionOptions;
+use crate::stub::Stub;
+
+/// How long [`Server::shutdown`] lets calls in flight finish, unless set with
+/// [`ServerBuilder::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'static;
+
+/// A running Cap'n Web server: WebSocket sessions and HTTP batches on every path of one port,
+/// each session with a fresh main object. Start one with [`Server::builder`]; stop it with
+/// [`Server::shutdown`].
+///
+/// Dropping the handle also begins the shutdown (without waiting for it): keep it for as long
+/// as the server should run, or call [`Server::run_until_stopped`].
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Server, Stub, Value};
+///
+/// struct Api;
+///
+/// impl RpcTarget for Api {
+///     fn call(self: Arc<Self>, method: &str, _args: Vec<Value>) -> CallFuture {
+///         let result = match method {
+///             "hello" => Ok(Value::String("Hello!".into())),
+///             other => Err(RpcError::no_such_method(other)),
+///         };
+///         Box::pin(std::future::ready(result))
+///     }
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// // ws://127.0.0.1:8080/<any path>, and POST http://127.0.0.1:8080/<any path>
+/// let server = Server::builder(|_context| Stub::new(Api))
+///     .bind("127.0.0.1:8080")
+///     .await?;
+/// println!("listening on {}", server.local_addr());
+/// tokio::signal::ctrl_c().await?;
+/// server.shutdown().await; // calls in flight finish, every session gets a close frame
+/// # Ok(()) }
+/// ```
+#[must_use = "dropping the server handle shuts the server down"]
+pub struct Server {
+    local_addr: SocketAddr,
+    shutdown: Arc<Shutdown>,
+    /// The service's own state (its WebSocket sessions are tracked by `shutdown` too).
+    service: RpcService,
+}
+
+/// Configures a [`Server`] (or an [`RpcService`] to mount in a router of your own).
+#[must_use = "a builder does nothing until bound or turned into a service"]
+pub struct ServerBuilder {
+    make_main: Arc<MakeMain>,
+    options: BatchServerOptions,
+    shutdown_timeout: Duration,
+}
+
+impl Server {
+    /// A server whose every session gets a fresh main object from `make_main`, which sees the
+    /// session's [`SessionContext`] (kind, peer address, request headers).
+    pub fn builder<F>(make_main: F) -> ServerBuilder
+    where
+        F: Fn(&SessionContext) -> Stub + Send + Sync + 'static,
+    {
+        ServerBuilder {
+            make_main: Arc::new(make_main),
+            options: BatchServerOptions::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// The address the server listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shuts the server down gracefully and waits until it is done: stops accepting
+    /// connections, lets requests and calls in flight finish (for at most the shutdown timeout),
+    /// then closes every WebSocket session with close code 1001 and every HTTP connection.
+    /// Calls still running at the deadline fail on the client with a disconnect error.
+    pub async fn shutdown(self) {
+        self.shutdown.begin();
+        self.shutdown.idle().await;
+    }
+
+    /// Waits for `signal`, then shuts down gracefully, e.g.
+    /// `server.run_until(tokio::signal::ctrl_c()).await`.
+    pub async fn run_until<F: std::future::Future>(self, signal: F) {
+        signal.await;
+        self.shutdown().await;
+    }
+
+    /// Runs forever (until the task is cancelled, which shuts the server down).
+    pub async fn run_until_stopped(self) {
+        self.run_until(std::future::pending::<()>()).await;
+    }
+
+    /// How many connections and sessions are open right now (for monitoring and tests).
+    pub fn open_connections(&self) -> usize {
+        // The accept loop is one of the tracked tasks.
+        self.shutdown.live().saturating_sub(1)
+    }
+
+    /// The service this server runs (the same sessions, to mount elsewhere too).
+    pub fn service(&self) -> &RpcService {
+        &self.service
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.begin();
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("shutting_down", &self.shutdown.has_begun())
+            .finish()
+    }
+}
+
+impl ServerBuilder {
+    /// Options of every session (limits on what clients send).
+    pub fn session_options(mut self, options: SessionOptions) -> Self {
+        self.options.session = options;
+        self
+    }
+
+    /// Largest accepted HTTP batch body in bytes (default
+    /// [`DEFAULT_MAX_BODY_BYTES`](crate::batch::DEFAULT_MAX_BODY_BYTES)); a larger one gets
+    /// `413` before any of it is evaluated.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_body_bytes = bytes;
+        self
+    }
+
+    /// How long one HTTP batch may take to answer every call it pulled; unlimited by default,
+    /// as in capnweb. A batch over the limit gets `500`.
+    pub fn batch_timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// How long a graceful shutdown lets requests and calls in flight finish (default
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Binds `addr` and starts serving.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        self.listen(listener)
+    }
+
+    /// Starts serving on a listener you bound.
+    pub fn listen(self, listener: TcpListener) -> std::io::Result<Server> {
+        let local_addr = listener.local_addr()?;
+        let shutdown = Shutdown::new(self.shutdown_timeout);
+        let service = RpcService::new(self.make_main, self.options, shutdown.clone());
+        shutdown.spawn(accept_loop(listener, service.clone(), shutdown.clone()));
+        Ok(Server {
+            local_addr,
+            shutdown,
+            service,
+        })
+    }
+
+    /// The server as a tower `Service`, to mount in a router of your own (axum's
+    /// `Router::route_service`, or [`RpcService::router`] with the `axum` feature). Its
+    /// WebSocket sessions are closed by [`RpcService::shutdown`].
+    pub fn into_service(self) -> RpcService {
+        RpcService::new(
+            self.make_main,
+            self.options,
+            Shutdown::new(self.shutdown_timeout),
+        )
+    }
+}
+
+async fn accept_loop(listener: TcpListener, service: RpcService, shutdown: Arc<Shutdown>) {
+    let begun = shutdown.begun();
+    let mut begun = std::pin::pin!(begun);
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = &mut begun => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                shutdown.spawn(serve_connection(
+                    stream,
+                    peer,
+                    service.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            Err(e) => {
+                // A connection reset before we took it is routine; anything else (out of file
+                // descriptors) tends to pass, so back off briefly instead of spinning.
+                tracing::debug!("capnweb: accept failed: {e}");
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                ) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one HTTP/1.1 connection until it ends, or until the shutdown deadline.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: RpcService,
+    shutdown: Arc<Shutdown>,
+) {
+    let handler = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        let service = service.clone();
+        request.extensions_mut().insert(PeerAddr(peer));
+        async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        // The timer enables hyper's header-read timeout (slow-client protection).
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), handler)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        deadline = shutdown.begun() => {
+            // Finishes the request in flight, then closes; an idle connection closes at once.
+            connection.as_mut().graceful_shutdown();
+            match tokio::time::timeout_at(deadline, connection.as_mut()).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::debug!("capnweb: HTTP connection from {peer} cut at the shutdown deadline");
+                    return;
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!("capnweb: HTTP connection from {peer} ended with an error: {e}");
+    }
+}
