@@ -7,7 +7,7 @@ use super::SessionInner;
 use crate::error::RpcError;
 use crate::stub::Stub;
 use crate::transport::{CloseInfo, Transport};
-use crate::wire::{Limits, NoRefs, encode, message};
+use crate::wire::{Limits, message};
 
 /// Settings for a session, shared by every way of starting one ([`Session::builder`], the
 /// WebSocket [`Connector`](crate::transport::websocket::Connector), the server, batches).
@@ -51,14 +51,7 @@ pub(crate) struct CloseRequest {
 impl CloseRequest {
     pub(crate) fn new(reason: &RpcError, notify_peer: bool) -> Self {
         let abort_message = notify_peer.then(|| {
-            let mut text = message::abort_prefix();
-            let wire = RpcError::new(reason.name(), reason.message()).to_wire_value();
-            if encode::encode_value(&wire, &mut NoRefs, &mut text).is_err() {
-                text = message::abort_prefix();
-                text.push_str("null");
-            }
-            text.push(']');
-            text
+            message::abort_text(&RpcError::new(reason.name(), reason.message()).to_wire_value())
         });
         let code = match reason {
             RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,

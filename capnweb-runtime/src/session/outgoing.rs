@@ -28,7 +28,7 @@ impl State {
     /// for it (see `io.rs`).
     pub(crate) fn queue_release_for_waiter(&mut self, id: i64) {
         self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
-        self.outbox.push(crate::wire::message::release_text(id, 1));
+        self.outbox.push(message::release_text(id, 1));
     }
 
     /// Takes everything queued.
@@ -55,7 +55,8 @@ impl State {
             return broken_hook(reason);
         }
         let mut text = String::with_capacity(64);
-        text.push_str("[\"push\",[\"pipeline\",");
+        message::begin_push(&mut text);
+        text.push_str("[\"pipeline\",");
         text.push_str(itoa(target).as_str());
         text.push(',');
         write_path(path, &mut text);
@@ -72,7 +73,8 @@ impl State {
                 return Hook::error(e);
             }
         }
-        text.push_str("]]");
+        text.push(']');
+        message::end_message(&mut text);
         self.register_push(session, text)
     }
 
@@ -139,7 +141,7 @@ impl State {
         };
         match encode::encode_value(value, &mut enc, &mut text) {
             Ok(()) => {
-                text.push(']');
+                message::end_message(&mut text);
                 text
             }
             Err(e) => {
@@ -160,7 +162,7 @@ fn reject_text(id: i64, error: &RpcError) -> String {
         let plain = RpcError::new(error.name(), error.message()).to_wire_value();
         let _ = encode::encode_value(&plain, &mut NoRefs, &mut text);
     }
-    text.push(']');
+    message::end_message(&mut text);
     text
 }
 

@@ -6,6 +6,7 @@ use super::imports::broken_hook;
 use super::{Effects, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
+use crate::wire::{Capture, message};
 
 impl State {
     /// Sends `["push", ["remap", subject, [], captures, instructions]]` and returns the promise
@@ -32,11 +33,7 @@ impl State {
                 }
             }
         }
-        let text = format!(
-            "[\"push\",[\"remap\",{subject},[],[{}],[{}]]]",
-            refs.join(","),
-            instructions.join(",")
-        );
+        let text = message::remap_push_text(subject, &refs, instructions);
         self.register_push(session, text)
     }
 
@@ -46,20 +43,15 @@ impl State {
         &mut self,
         session: &Arc<SessionInner>,
         hook: &Hook,
-    ) -> Result<String, RpcError> {
+    ) -> Result<Capture, RpcError> {
         match hook {
-            Hook::Import(cap) if Arc::ptr_eq(&cap.session, session) => {
-                Ok(format!("[\"import\",{}]", cap.id))
-            }
+            Hook::Import(cap) if Arc::ptr_eq(&cap.session, session) => Ok(Capture::Import(cap.id)),
             Hook::Remote(p) if Arc::ptr_eq(&p.session, session) => match p.settled() {
                 Some(resolved) => self.capture_ref(session, &resolved),
-                None => Ok(format!("[\"import\",{}]", p.id)),
+                None => Ok(Capture::Import(p.id)),
             },
             Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
-            other => Ok(format!(
-                "[\"export\",{}]",
-                self.export(other.clone(), false)
-            )),
+            other => Ok(Capture::Export(self.export(other.clone(), false))),
         }
     }
 }

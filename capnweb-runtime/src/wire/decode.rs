@@ -17,6 +17,8 @@
 
 use super::decode_special as special;
 use super::json::{write_json, write_number};
+use super::message::{Expr, Repr};
+use super::stream_decode::decode_expr_text;
 use super::{Capture, Json, Limits, NoRefs, RefDecoder};
 use crate::error::RpcError;
 use crate::value::{Object, PropertyKey, Value};
@@ -51,13 +53,19 @@ pub(crate) const MAX_SAFE_INTEGER: f64 = 9007199254740991.0;
 ///
 /// Reference forms are passed to `refs`. Errors are the ones capnweb raises (`TypeError`
 /// "unknown special value: ...", the depth error, bigint errors, ...); all abort the session.
-pub(crate) fn decode_expr(
-    json: Json,
+///
+/// The expression may be a tree or text already checked by the message parser (an abort
+/// reason is an [`Expr`] like every other expression).
+pub(crate) fn decode_expr<'e>(
+    expr: impl Into<Expr<'e>>,
     depth: usize,
     limits: &Limits,
     refs: &mut dyn RefDecoder,
 ) -> Result<Value, RpcError> {
-    Decoder { limits, refs }.eval(json, depth)
+    match expr.into().0 {
+        Repr::Tree(json) => Decoder { limits, refs }.eval(json, depth),
+        Repr::Text(text) => decode_expr_text(&text, depth, limits, refs),
+    }
 }
 
 /// Evaluation state: the limits and the session's reference handler.

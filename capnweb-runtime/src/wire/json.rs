@@ -58,23 +58,42 @@ pub(crate) fn precheck(text: &str, limits: &Limits) -> Result<(), RpcError> {
 /// that is not JSON (including lone surrogate escapes, see the module docs).
 pub fn parse(text: &str, limits: &Limits) -> Result<Json, RpcError> {
     precheck(text, limits)?;
+    parse_prechecked(text)
+}
+
+/// [`parse`] for a text that already passed [`precheck`].
+pub(crate) fn parse_prechecked(text: &str) -> Result<Json, RpcError> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
     let parsed = serde::Deserialize::deserialize(&mut de).and_then(|v: Json| {
         de.end()?;
         Ok(v)
     });
-    parsed.map_err(|e| {
-        if has_lone_surrogate_escape(text.as_bytes()) {
-            RpcError::protocol_as(
-                "SyntaxError",
-                "Unsupported JSON: a string contains a lone UTF-16 surrogate escape (such as \\ud800), \
-                 which this implementation does not accept",
-            )
-        } else {
-            RpcError::protocol_as("SyntaxError", format!("Invalid JSON in RPC message: {e}"))
-        }
-    })
+    parsed.map_err(|e| syntax_error(text, &e))
+}
+
+/// Checks that `text` is one JSON value within the limits, as [`parse`] does, without
+/// building a tree.
+pub(crate) fn validate(text: &str, limits: &Limits) -> Result<(), RpcError> {
+    precheck(text, limits)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    serde::Deserialize::deserialize(&mut de)
+        .and_then(|serde::de::IgnoredAny| de.end())
+        .map_err(|e| syntax_error(text, &e))
+}
+
+/// The `SyntaxError` for JSON text serde_json refused.
+fn syntax_error(text: &str, e: &serde_json::Error) -> RpcError {
+    if has_lone_surrogate_escape(text.as_bytes()) {
+        RpcError::protocol_as(
+            "SyntaxError",
+            "Unsupported JSON: a string contains a lone UTF-16 surrogate escape (such as \\ud800), \
+             which this implementation does not accept",
+        )
+    } else {
+        RpcError::protocol_as("SyntaxError", format!("Invalid JSON in RPC message: {e}"))
+    }
 }
 
 /// True if a string in `bytes` has a `\uXXXX` escape for a surrogate that is not part of a

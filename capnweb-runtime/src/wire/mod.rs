@@ -1,5 +1,9 @@
 //! The wire codec: JSON text <-> messages and expressions (protocol.md sections 4 and 5).
 //!
+//! [`Message`] is the public face of it: parse any message text, look at its kind, IDs and
+//! expression, evaluate plain data with [`Expr::to_value`], and write a message back as the
+//! exact text capnweb sends. [`serialize`] and [`deserialize`] do the same for a bare value.
+//!
 //! The codec knows the syntax of every expression form but not the session's tables: reference
 //! forms (`import`, `pipeline`, `export`, `promise`, `remap`, `writable`, `readable`) are handed
 //! to a `RefDecoder` when reading and stubs/promises to a `RefEncoder` when writing. The
@@ -14,8 +18,14 @@ pub(crate) mod encode;
 mod encode_tests;
 pub(crate) mod json;
 pub(crate) mod message;
+mod message_parse;
+#[cfg(test)]
+mod message_tests;
+mod message_write;
 mod plain;
 mod stream_decode;
+
+pub use message::{Expr, Message, MessageKind};
 
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};

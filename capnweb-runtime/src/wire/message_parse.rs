@@ -1,0 +1,131 @@
+//! Reading top-level messages with capnweb 0.12.0's shape rules and error texts.
+//!
+//! Shape rules, as the JS read loop applies them (anything else is `Error("bad RPC message:
+//! <json>")`):
+//!
+//! - `push`/`stream`: at least 2 elements (extra ones ignored);
+//! - `pipe`: any length;
+//! - `pull`: element 1 a number;
+//! - `resolve`/`reject`: element 1 a number and at least 3 elements;
+//! - `release`: elements 1 and 2 numbers;
+//! - `abort`: any length (a missing reason is `undefined`).
+//!
+//! IDs are JS numbers on the wire. A number that is not an integer within ±(2^53 - 1) cannot
+//! name a table entry: for `pull` and `release` we report `Error("no such export ID: <n>")`,
+//! exactly what JS reports; for `resolve`/`reject` (which JS silently ignores) and for a
+//! refcount that is not a non-negative integer (which would corrupt a JS peer's table) we are
+//! stricter and report a bad message.
+
+use serde_json::value::RawValue;
+
+use super::decode::safe_integer;
+use super::json::{parse, precheck, write_json, write_number};
+use super::message::{Expr, Message};
+use super::{Json, Limits};
+use crate::error::RpcError;
+
+/// Parses one received message text (size, nesting and JSON checks first, see
+/// [`parse`](super::json::parse)).
+pub(crate) fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    precheck(text, limits)?;
+    if let Some(msg) = parse_common(text) {
+        return Ok(msg);
+    }
+    parse_any(text, limits)
+}
+
+/// The messages that make up nearly all traffic (`push`, `pull`, `resolve`, `reject`,
+/// `release`), well-formed, with their expressions left as text; `None` for anything else,
+/// including every malformed message (the tree parser reports those).
+fn parse_common(text: &str) -> Option<Message<'_>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let items: Vec<&RawValue> = serde::Deserialize::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    // JSON number text is valid Rust float syntax; out-of-range numbers (which serde_json
+    // refuses) come out infinite and are no IDs.
+    let id = |i: usize| safe_integer(items.get(i)?.get().parse::<f64>().ok()?);
+    let expr = |i: usize| Some(Expr::checked_text(items.get(i)?.get()));
+    Some(match items.first()?.get() {
+        r#""push""# => Message::Push(expr(1)?),
+        r#""pull""# => Message::Pull(id(1)?),
+        r#""resolve""# if items.len() > 2 => Message::Resolve(id(1)?, expr(2)?),
+        r#""reject""# if items.len() > 2 => Message::Reject(id(1)?, expr(2)?),
+        r#""release""# => Message::Release(id(1)?, u64::try_from(id(2)?).ok()?),
+        _ => return None,
+    })
+}
+
+/// Parses any message through a tree, with capnweb's shape rules and error texts.
+fn parse_any<'a>(text: &str, limits: &Limits) -> Result<Message<'a>, RpcError> {
+    let json = parse(text, limits)?;
+    let Json::Array(mut items) = json else {
+        return Err(bad_message(&json));
+    };
+    let tag = items.first().and_then(Json::as_str).unwrap_or_default();
+    let number = |i: usize| items.get(i).and_then(Json::as_f64);
+    let msg = match tag {
+        "push" | "stream" if items.len() > 1 => {
+            let is_push = tag == "push";
+            let expr = Expr::from(items.swap_remove(1));
+            if is_push {
+                Message::Push(expr)
+            } else {
+                Message::Stream(expr)
+            }
+        }
+        "pipe" => Message::Pipe,
+        "pull" => match number(1) {
+            Some(id) => Message::Pull(export_id(id)?),
+            None => return Err(bad_items(items)),
+        },
+        "resolve" | "reject" if items.len() > 2 => {
+            let Some(id) = number(1).and_then(safe_integer) else {
+                return Err(bad_items(items));
+            };
+            let is_resolve = tag == "resolve";
+            let expr = Expr::from(items.swap_remove(2));
+            if is_resolve {
+                Message::Resolve(id, expr)
+            } else {
+                Message::Reject(id, expr)
+            }
+        }
+        "release" => match (number(1), number(2)) {
+            (Some(id), Some(count)) => {
+                let Some(count) = safe_integer(count).and_then(|c| u64::try_from(c).ok()) else {
+                    return Err(bad_items(items));
+                };
+                Message::Release(export_id(id)?, count)
+            }
+            _ => return Err(bad_items(items)),
+        },
+        "abort" => match items.len() {
+            1 => Message::Abort(Expr::from(Json::Array(vec![Json::from("undefined")]))),
+            _ => Message::Abort(Expr::from(items.swap_remove(1))),
+        },
+        _ => return Err(bad_items(items)),
+    };
+    Ok(msg)
+}
+
+/// An export ID from `pull`/`release`; numbers no table can hold get JS's unknown-ID error.
+fn export_id(n: f64) -> Result<i64, RpcError> {
+    safe_integer(n).ok_or_else(|| {
+        let mut msg = String::from("no such export ID: ");
+        write_number(n, &mut msg);
+        RpcError::protocol(msg)
+    })
+}
+
+/// `Error("bad RPC message: <json>")`.
+fn bad_message(json: &Json) -> RpcError {
+    let mut msg = String::from("bad RPC message: ");
+    write_json(json, &mut msg);
+    RpcError::protocol(msg)
+}
+
+/// [`bad_message`] for an array message.
+fn bad_items(items: Vec<Json>) -> RpcError {
+    bad_message(&Json::Array(items))
+}
