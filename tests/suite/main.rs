@@ -18,6 +18,7 @@ mod node;
 mod node_batch;
 mod panics;
 mod server;
+mod shutdown;
 mod support;
 mod tap;
 mod transports;

@@ -1,0 +1,147 @@
+//! Graceful shutdown of `Server`: calls in flight finish (or fail clearly at the deadline),
+//! every WebSocket client sees a close frame, new connections are refused, and every task the
+//! server started has ended when `shutdown()` returns.
+
+use std::time::Duration;
+
+use capnweb_runtime::transport::websocket;
+use capnweb_runtime::{RpcError, Value};
+
+use crate::http_server::HttpServer;
+use crate::support::assert_no_leaks;
+
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Waits (at most 3 s) until the runtime runs no more than `expected` tasks.
+async fn assert_tasks_at_most(expected: usize) {
+    for _ in 0..300 {
+        if alive_tasks() <= expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} tasks still running, expected {expected}", alive_tasks());
+}
+
+fn assert_closed_for_shutdown(reason: &RpcError) {
+    match reason {
+        RpcError::Disconnected(message) => assert!(
+            message.contains("1001") && message.contains("the server is shutting down"),
+            "the client learns why: {message}"
+        ),
+        other => panic!("expected a disconnect with close code 1001, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_finish_then_sessions_close_with_1001() {
+    let before = alive_tasks();
+    let server = HttpServer::start().await;
+    let client = websocket::connect(&server.ws_url()).await.unwrap();
+    let api = client.main();
+    assert_eq!(api.call("add", (1, 2)).await.unwrap(), Value::Number(3.0));
+
+    let slow = tokio::spawn(api.call("delay", (300, "finished")).into_future());
+    // Let the call reach the server before the shutdown begins.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let url = server.ws_url();
+    let stopping = tokio::spawn(server.stop());
+
+    let answer = tokio::time::timeout(Duration::from_secs(10), slow)
+        .await
+        .expect("the slow call settles")
+        .unwrap();
+    assert_eq!(answer.unwrap(), Value::String("finished".into()));
+    let reason = tokio::time::timeout(Duration::from_secs(10), client.closed())
+        .await
+        .expect("the client session ends");
+    assert_closed_for_shutdown(&reason);
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown returns")
+        .unwrap();
+
+    let refused = websocket::connect(&url).await;
+    assert!(refused.is_err(), "no new connections after shutdown");
+    drop(api);
+    drop(client);
+    assert_tasks_at_most(before).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_still_running_at_the_deadline_fails_with_a_clear_error() {
+    let before = alive_tasks();
+    let server =
+        HttpServer::start_with(|builder| builder.shutdown_timeout(Duration::from_millis(200)))
+            .await;
+    let client = websocket::connect(&server.ws_url()).await.unwrap();
+    let api = client.main();
+    let hanging = tokio::spawn(api.call("hang", ()).into_future());
+    assert_eq!(api.call("add", (1, 1)).await.unwrap(), Value::Number(2.0));
+    let sessions = server.served.sessions();
+
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("shutdown is bounded by its deadline");
+    let failed = tokio::time::timeout(Duration::from_secs(10), hanging)
+        .await
+        .expect("the hanging call fails")
+        .unwrap();
+    assert_closed_for_shutdown(&failed.expect_err("the hanging call cannot finish"));
+    assert_closed_for_shutdown(&client.closed().await);
+    // The server side dropped what the session held (its tables hold nothing now).
+    for session in &sessions {
+        assert!(session.broken_reason().is_some());
+    }
+    drop(api);
+    drop(client);
+    drop(sessions);
+    assert_tasks_at_most(before).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_batch_in_flight_is_answered_before_the_server_stops() {
+    let before = alive_tasks();
+    let server = HttpServer::start().await;
+    let batch = capnweb_runtime::http::batch_session(&server.batch_url()).unwrap();
+    let api = batch.main();
+    let slow = tokio::spawn(api.call("delay", (300, "answered")).into_future());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = tokio::spawn(server.stop());
+    let answer = tokio::time::timeout(Duration::from_secs(10), slow)
+        .await
+        .expect("the batch is answered")
+        .unwrap();
+    assert_eq!(answer.unwrap(), Value::String("answered".into()));
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown returns")
+        .unwrap();
+    drop(api);
+    drop(batch);
+    assert_tasks_at_most(before).await;
+}
+
+#[tokio::test]
+async fn an_idle_server_shuts_down_at_once_with_sessions_open() {
+    let before = alive_tasks();
+    let server = HttpServer::start().await;
+    let client = websocket::connect(&server.ws_url()).await.unwrap();
+    assert_eq!(
+        client.main().call("ping", ()).await.unwrap(),
+        Value::String("pong".into())
+    );
+    let sessions = server.served.sessions();
+    assert_no_leaks(&[&client, &sessions[0]]).await;
+    tokio::time::timeout(Duration::from_secs(5), server.stop())
+        .await
+        .expect("nothing in flight: shutdown does not wait for the deadline");
+    assert_closed_for_shutdown(&client.closed().await);
+    drop(client);
+    drop(sessions);
+    assert_tasks_at_most(before).await;
+}
