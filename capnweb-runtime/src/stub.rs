@@ -65,14 +65,80 @@ tuple_args!(A, B, C, D, E, F);
 tuple_args!(A, B, C, D, E, F, G);
 tuple_args!(A, B, C, D, E, F, G, H);
 
-fn name_path(name: &str) -> [PropertyKey; 1] {
-    [PropertyKey::Name(name.to_owned())]
+/// What a pipelined call or property read gives: an untyped [`Promise`], a [`Stub`] (a
+/// capability result, usable at once), or an [`RpcPromise<T>`](crate::RpcPromise). The one
+/// implementation of the pipelining methods ([`Pipeline`]) is generic in it, so `Stub`,
+/// `Promise`, `RpcPromise<T>` and generated clients share that implementation and differ only
+/// in how they view its result.
+#[doc(hidden)]
+pub trait FromPromise {
+    /// Views the promise as `Self`.
+    fn from_promise(promise: Promise) -> Self;
 }
 
-fn call_hook(hook: &Hook, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-    match args.into_args() {
-        Ok(args) => Promise::from_hook(hook.call(path, args)),
-        Err(e) => Promise::from_hook(Hook::error(e)),
+impl FromPromise for Promise {
+    fn from_promise(promise: Promise) -> Self {
+        promise
+    }
+}
+
+impl FromPromise for Stub {
+    fn from_promise(promise: Promise) -> Self {
+        Stub::from_hook(promise.hook)
+    }
+}
+
+/// Pipelined calls and property reads on anything that holds a [`Hook`]: the single
+/// implementation behind `call`, `call_path`, `invoke`, `get` and `get_path` of [`Stub`],
+/// [`Promise`], [`RpcPromise<T>`](crate::RpcPromise) and the generated clients (through
+/// `__private`). The public methods stay inherent, so callers need no trait import.
+pub(crate) trait Pipeline {
+    /// The reference calls and reads go through.
+    fn hook(&self) -> &Hook;
+
+    /// Calls the method at `path` (empty: the value itself, as a function). Arguments that
+    /// failed to convert reject the result without sending anything.
+    fn call_path_as<R: FromPromise>(
+        &self,
+        path: &[PropertyKey],
+        args: Result<Vec<Value>, RpcError>,
+    ) -> R {
+        R::from_promise(Promise::from_hook(match args {
+            Ok(args) => self.hook().call(path, args),
+            Err(e) => Hook::error(e),
+        }))
+    }
+
+    /// Calls method `method`.
+    fn call_as<R: FromPromise>(&self, method: &str, args: Result<Vec<Value>, RpcError>) -> R {
+        self.call_path_as(&[PropertyKey::Name(method.to_owned())], args)
+    }
+
+    /// Invokes the value itself as a function.
+    fn invoke_as<R: FromPromise>(&self, args: Result<Vec<Value>, RpcError>) -> R {
+        self.call_path_as(&[], args)
+    }
+
+    /// Reads the property at `path`.
+    fn get_path_as<R: FromPromise>(&self, path: &[PropertyKey]) -> R {
+        R::from_promise(Promise::from_hook(self.hook().get(path)))
+    }
+
+    /// Reads property `property`.
+    fn get_as<R: FromPromise>(&self, property: &str) -> R {
+        self.get_path_as(&[PropertyKey::Name(property.to_owned())])
+    }
+}
+
+impl Pipeline for Stub {
+    fn hook(&self) -> &Hook {
+        &self.hook
+    }
+}
+
+impl Pipeline for Promise {
+    fn hook(&self) -> &Hook {
+        &self.hook
     }
 }
 
@@ -108,27 +174,27 @@ impl Stub {
 
     /// Calls method `method`.
     pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &name_path(method), args)
+        self.call_as(method, args.into_args())
     }
 
     /// Calls the method at a property path (e.g. `["users", "get"]`).
     pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, path, args)
+        self.call_path_as(path, args.into_args())
     }
 
     /// Invokes the capability itself as a function.
     pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &[], args)
+        self.invoke_as(args.into_args())
     }
 
     /// Reads property `property`.
     pub fn get(&self, property: &str) -> Promise {
-        Promise::from_hook(self.hook.get(&name_path(property)))
+        self.get_as(property)
     }
 
     /// Reads the property at a path.
     pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        Promise::from_hook(self.hook.get(path))
+        self.get_path_as(path)
     }
 
     /// Waits for a promised capability to resolve, to learn whether it worked. Calls made
@@ -163,27 +229,27 @@ impl Promise {
 
     /// Pipelines a call to method `method` of the eventual value.
     pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &name_path(method), args)
+        self.call_as(method, args.into_args())
     }
 
     /// Pipelines a call at a property path of the eventual value.
     pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, path, args)
+        self.call_path_as(path, args.into_args())
     }
 
     /// Pipelines invoking the eventual value as a function.
     pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &[], args)
+        self.invoke_as(args.into_args())
     }
 
     /// Pipelines reading property `property` of the eventual value.
     pub fn get(&self, property: &str) -> Promise {
-        Promise::from_hook(self.hook.get(&name_path(property)))
+        self.get_as(property)
     }
 
     /// Pipelines reading the property at a path of the eventual value.
     pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        Promise::from_hook(self.hook.get(path))
+        self.get_path_as(path)
     }
 
     /// Maps the eventual value on the peer, in one round trip: `f` runs once, now, in recording
