@@ -13,7 +13,7 @@ use crate::error::RpcError;
 pub use crate::stub::FromPromise;
 use crate::stub::{Pipeline, Stub};
 use crate::target::{CallFuture, RpcTarget};
-use crate::typed::{RpcClient, RpcData};
+use crate::typed::RpcData;
 use crate::value::{Value, from_value};
 
 /// The argument list of a call, from the arguments the generated client method received.
@@ -46,14 +46,6 @@ pub fn invoke<R: FromPromise, const N: usize>(
 /// Reads property `property`.
 pub fn get<R: FromPromise>(stub: &Stub, property: &str) -> R {
     stub.get_as(property)
-}
-
-/// Waits for a (possibly promised) capability to resolve.
-pub fn resolve<C: RpcClient>(
-    stub: &Stub,
-) -> impl Future<Output = Result<C, RpcError>> + Send + 'static + use<C> {
-    let stub = stub.clone();
-    async move { stub.resolve().await.map(C::from_stub) }
 }
 
 /// Makes a local target a capability.

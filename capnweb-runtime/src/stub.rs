@@ -2,15 +2,18 @@
 //! schema-free API that the typed layer is built on.
 
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::RpcError;
-use crate::hook::Hook;
+use crate::hook::{Hook, PullFuture};
 use crate::target::{FnTarget, RpcTarget};
+use crate::typed::{RpcClient, RpcFuture, RpcPromise};
 use crate::value::{PropertyKey, Value};
 
 /// A capability: a reference to an object that may be local, remote, or still a promise.
@@ -198,12 +201,10 @@ impl Stub {
     }
 
     /// Waits for a promised capability to resolve, to learn whether it worked. Calls made
-    /// meanwhile are pipelined either way.
-    pub async fn resolve(&self) -> Result<Stub, RpcError> {
-        match self.hook.pull().await? {
-            Value::Stub(stub) => Ok(stub),
-            other => Ok(Stub::from_hook(Hook::from_value(other))),
-        }
+    /// meanwhile are pipelined either way. The future owns what it needs (it does not borrow
+    /// the stub).
+    pub fn resolve(&self) -> ResolveFuture<Stub> {
+        RpcClient::resolve(self)
     }
 
     /// True if both references point at the same underlying object or promise.
@@ -269,9 +270,10 @@ impl Promise {
         Stub::from_hook(self.hook.clone())
     }
 
-    /// Waits for the value and converts it to `T`.
-    pub async fn typed<T: DeserializeOwned>(self) -> Result<T, RpcError> {
-        crate::value::from_value(self.await?)
+    /// Waits for the value and converts it to `T` (what awaiting an
+    /// [`RpcPromise<T>`](crate::RpcPromise) does).
+    pub fn typed<T: DeserializeOwned>(self) -> RpcFuture<T> {
+        RpcPromise::from_untyped(self).into_future()
     }
 
     /// True if both promises point at the same underlying call or value.
@@ -282,13 +284,78 @@ impl Promise {
 
 impl IntoFuture for Promise {
     type Output = Result<Value, RpcError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send + 'static>>;
+    type IntoFuture = PromiseFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        // Dropping the hook as soon as the value is in lets the session release it promptly.
+    fn into_future(self) -> PromiseFuture {
+        // Only the pull is kept: dropping the hook as soon as the value is in lets the session
+        // release it promptly.
+        PromiseFuture {
+            pull: self.hook.pull(),
+        }
+    }
+}
+
+/// The future of an awaited [`Promise`]: waits for the value.
+#[must_use = "futures do nothing unless polled"]
+pub struct PromiseFuture {
+    pull: PullFuture,
+}
+
+impl Future for PromiseFuture {
+    type Output = Result<Value, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Application code gets trees, never the wire form.
-        let pull = self.hook.pull();
-        Box::pin(async move { pull.await.map(Value::expanded) })
+        self.pull
+            .as_mut()
+            .poll(cx)
+            .map(|result| result.map(Value::expanded))
+    }
+}
+
+impl std::fmt::Debug for PromiseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PromiseFuture")
+    }
+}
+
+/// The future of [`Stub::resolve`] and [`RpcClient::resolve`](crate::RpcClient::resolve):
+/// waits until a (possibly promised) capability has settled, and gives it as a `C`.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResolveFuture<C> {
+    pull: PullFuture,
+    // `fn() -> C`: the future produces a `C` but holds none while it waits.
+    _type: PhantomData<fn() -> C>,
+}
+
+impl<C: RpcClient> ResolveFuture<C> {
+    pub(crate) fn new(stub: &Stub) -> Self {
+        ResolveFuture {
+            pull: stub.hook.pull(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<C: RpcClient> Future for ResolveFuture<C> {
+    type Output = Result<C, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.pull.as_mut().poll(cx).map(|result| {
+            // A promise may settle to data rather than a capability; the stub then refers to
+            // that value.
+            let stub = match result? {
+                Value::Stub(stub) => stub,
+                other => Stub::from_hook(Hook::from_value(other)),
+            };
+            Ok(C::from_stub(stub))
+        })
+    }
+}
+
+impl<C> std::fmt::Debug for ResolveFuture<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResolveFuture<{}>", std::any::type_name::<C>())
     }
 }
 

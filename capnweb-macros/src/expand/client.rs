@@ -45,12 +45,8 @@ pub(crate) fn client(
 
             /// Waits until the capability has resolved, to learn whether the call that
             /// produced it worked. Calls made meanwhile are pipelined either way.
-            #vis fn resolve(
-                &self,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self, #krate::RpcError>,
-            > + ::core::marker::Send + 'static + use<> {
-                #krate::__private::resolve(&self.stub)
+            #vis fn resolve(&self) -> #krate::ResolveFuture<Self> {
+                #krate::RpcClient::resolve(self)
             }
 
             #(#methods)*
