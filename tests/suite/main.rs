@@ -16,6 +16,7 @@ mod lifetimes;
 mod map;
 mod node;
 mod node_batch;
+mod pipeline;
 mod server;
 mod support;
 mod tap;
