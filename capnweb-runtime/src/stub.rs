@@ -145,6 +145,40 @@ impl Pipeline for Promise {
     }
 }
 
+/// The public pipelining methods of [`Stub`] and [`Promise`], which have the same signatures:
+/// inherent (so callers need no trait import) one-line wrappers over [`Pipeline`]. `$what`
+/// names what the calls go to, for the docs.
+macro_rules! untyped_pipelining {
+    ($what:literal) => {
+        #[doc = concat!("Calls method `method` of ", $what, ".")]
+        pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
+            self.call_as(method, args.into_args())
+        }
+
+        #[doc = concat!(
+            "Calls the method at a property path of ", $what, " (e.g. `[\"users\", \"get\"]`)."
+        )]
+        pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
+            self.call_path_as(path, args.into_args())
+        }
+
+        #[doc = concat!("Invokes ", $what, " itself as a function.")]
+        pub fn invoke(&self, args: impl IntoArgs) -> Promise {
+            self.invoke_as(args.into_args())
+        }
+
+        #[doc = concat!("Reads property `property` of ", $what, ".")]
+        pub fn get(&self, property: &str) -> Promise {
+            self.get_as(property)
+        }
+
+        #[doc = concat!("Reads the property at a path of ", $what, ".")]
+        pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
+            self.get_path_as(path)
+        }
+    };
+}
+
 impl Stub {
     pub(crate) fn from_hook(hook: Hook) -> Self {
         Stub { hook }
@@ -175,30 +209,7 @@ impl Stub {
         Stub::from_hook(Hook::error(error))
     }
 
-    /// Calls method `method`.
-    pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        self.call_as(method, args.into_args())
-    }
-
-    /// Calls the method at a property path (e.g. `["users", "get"]`).
-    pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        self.call_path_as(path, args.into_args())
-    }
-
-    /// Invokes the capability itself as a function.
-    pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        self.invoke_as(args.into_args())
-    }
-
-    /// Reads property `property`.
-    pub fn get(&self, property: &str) -> Promise {
-        self.get_as(property)
-    }
-
-    /// Reads the property at a path.
-    pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        self.get_path_as(path)
-    }
+    untyped_pipelining!("the capability");
 
     /// Waits for a promised capability to resolve, to learn whether it worked. Calls made
     /// meanwhile are pipelined either way. The future owns what it needs (it does not borrow
@@ -228,30 +239,7 @@ impl Promise {
         Promise::from_hook(Hook::error(error))
     }
 
-    /// Pipelines a call to method `method` of the eventual value.
-    pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        self.call_as(method, args.into_args())
-    }
-
-    /// Pipelines a call at a property path of the eventual value.
-    pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        self.call_path_as(path, args.into_args())
-    }
-
-    /// Pipelines invoking the eventual value as a function.
-    pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        self.invoke_as(args.into_args())
-    }
-
-    /// Pipelines reading property `property` of the eventual value.
-    pub fn get(&self, property: &str) -> Promise {
-        self.get_as(property)
-    }
-
-    /// Pipelines reading the property at a path of the eventual value.
-    pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        self.get_path_as(path)
-    }
+    untyped_pipelining!("the eventual value");
 
     /// Maps the eventual value on the peer, in one round trip: `f` runs once, now, in recording
     /// mode, with a placeholder for the element; every call it makes through a stub or promise
