@@ -8,7 +8,10 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
-use capnweb::{RpcError, RpcFuture, RpcPromise, RpcTarget, Stub, Value, rpc_interface, rpc_target};
+use capnweb::{
+    Promise, PromiseFuture, ResolveFuture, RpcError, RpcFuture, RpcPromise, RpcTarget, Stub, Value,
+    rpc_interface, rpc_target,
+};
 
 #[rpc_interface]
 trait Api {
@@ -55,6 +58,31 @@ impl Adhoc {
 
 fn assert_send<T: Send>(_: &T) {}
 fn assert_send_sync<T: Send + Sync + 'static>() {}
+fn assert_send_static<T: Send + 'static>() {}
+
+/// A result type that is neither `Send` nor `Sync`.
+#[derive(serde::Deserialize)]
+struct NotSend(std::marker::PhantomData<*const ()>);
+
+/// The handles and futures of the public surface, checked when this file compiles (the
+/// function need not run). Futures are `Send` (a task holding one can move between threads)
+/// but not `Sync`: nothing polls a future through a shared reference.
+const _: fn() = || {
+    assert_send_sync::<Stub>();
+    assert_send_sync::<Promise>();
+    assert_send_sync::<ApiClient>();
+    assert_send_sync::<RpcPromise<String>>();
+    // A promise and its future own no `T` (only a way to make one), so a result type that is
+    // not `Send` does not make them non-`Send`.
+    assert_send_sync::<RpcPromise<NotSend>>();
+    assert_send_static::<RpcFuture<String>>();
+    assert_send_static::<RpcFuture<NotSend>>();
+    assert_send_static::<PromiseFuture>();
+    assert_send_static::<ResolveFuture<Stub>>();
+    assert_send_static::<ResolveFuture<ApiClient>>();
+    assert_send_static::<<Promise as IntoFuture>::IntoFuture>();
+    assert_send_static::<<RpcPromise<NotSend> as IntoFuture>::IntoFuture>();
+};
 
 /// Any implementation's futures are `Send`: generic code (the dispatch table) relies on it.
 fn implementation_futures_are_send<T: Api>(target: &T) {
@@ -67,12 +95,7 @@ fn implementation_futures_are_send<T: Api>(target: &T) {
 
 #[test]
 fn the_typed_layer_is_send() {
-    assert_send_sync::<ApiClient>();
     assert_send_sync::<ApiServer<Impl>>();
-    assert_send_sync::<RpcPromise<String>>();
-    // Even for a result type that is not itself `Send`: a promise owns no `T`.
-    assert_send_sync::<RpcPromise<std::rc::Rc<u32>>>();
-    assert_send_sync::<Stub>();
     implementation_futures_are_send(&Impl);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +110,10 @@ fn the_typed_layer_is_send() {
         assert_send(&future);
         assert_send(&api.resolve());
         assert_send(&api.child().resolve());
+        let stub = api.stub().clone();
+        assert_send(&stub.resolve());
+        assert_send(&stub.get("name").into_future());
+        assert_send(&stub.get("name").typed::<String>());
         assert_send(&api.fallible().into_future());
         let dispatch = RpcTarget::call(Arc::new(ApiServer(Impl)), "get", vec![Value::from(1)]);
         assert_send(&dispatch);

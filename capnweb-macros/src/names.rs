@@ -83,23 +83,7 @@ fn camel(name: &str, upper_first: bool) -> String {
 /// Names JavaScript resolves through `Object.prototype`: capnweb (and our runtime) never
 /// deliver calls or reads of them to a target, so a method with such a wire name could never
 /// be reached.
-pub(crate) fn is_blocked(wire: &str) -> bool {
-    matches!(
-        wire,
-        "__proto__"
-            | "constructor"
-            | "toString"
-            | "valueOf"
-            | "hasOwnProperty"
-            | "isPrototypeOf"
-            | "propertyIsEnumerable"
-            | "toLocaleString"
-            | "__defineGetter__"
-            | "__defineSetter__"
-            | "__lookupGetter__"
-            | "__lookupSetter__"
-    )
-}
+pub(crate) use capnweb_names::is_object_prototype_name as is_blocked;
 
 /// Inherent methods every generated client has; an interface method cannot share their name.
 pub(crate) const CLIENT_RESERVED: &[&str] = &["new", "stub", "resolve"];

@@ -35,7 +35,7 @@ pub use error::RpcError;
 #[cfg(feature = "server")]
 pub use http::{Server, ServerBuilder};
 pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
-pub use stub::{IntoArgs, Promise, Stub};
+pub use stub::{IntoArgs, Promise, PromiseFuture, ResolveFuture, Stub};
 pub use target::{CallFuture, RpcTarget};
 pub use typed::{MapOutput, MapSubject, RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
 pub use value::{Value, from_value, to_value};

@@ -10,9 +10,10 @@ use std::future::Future;
 pub use serde;
 
 use crate::error::RpcError;
-use crate::stub::{Promise, Stub};
+pub use crate::stub::FromPromise;
+use crate::stub::{Pipeline, Stub};
 use crate::target::{CallFuture, RpcTarget};
-use crate::typed::{RpcClient, RpcData, RpcPromise};
+use crate::typed::RpcData;
 use crate::value::{Value, from_value};
 
 /// The argument list of a call, from the arguments the generated client method received.
@@ -21,56 +22,30 @@ fn collect<const N: usize>(args: [Result<Value, RpcError>; N]) -> Result<Vec<Val
     args.into_iter().collect()
 }
 
-/// Calls `method` with `args`; the result is data of type `R`.
-pub fn call<R, const N: usize>(
+// The client helpers below return whatever the generated method returns: an `RpcPromise<T>`
+// for data, or a `Stub` that the method views as its client type (through
+// `RpcClient::from_stub`, which also gives a wrong capability type its own error message).
+
+/// Calls `method` with `args`.
+pub fn call<R: FromPromise, const N: usize>(
     stub: &Stub,
     method: &str,
     args: [Result<Value, RpcError>; N],
-) -> RpcPromise<R> {
-    RpcPromise::from_untyped(match collect(args) {
-        Ok(args) => stub.call(method, args),
-        Err(e) => Promise::rejected(e),
-    })
+) -> R {
+    stub.call_as(method, collect(args))
 }
 
-/// Calls `method` with `args`; the result is a capability, usable at once (pipelined).
-pub fn call_stub<const N: usize>(
+/// Invokes the capability itself as a function.
+pub fn invoke<R: FromPromise, const N: usize>(
     stub: &Stub,
-    method: &str,
     args: [Result<Value, RpcError>; N],
-) -> Stub {
-    call::<(), N>(stub, method, args).untyped().as_stub()
+) -> R {
+    stub.invoke_as(collect(args))
 }
 
-/// Invokes the capability itself as a function; the result is data of type `R`.
-pub fn invoke<R, const N: usize>(stub: &Stub, args: [Result<Value, RpcError>; N]) -> RpcPromise<R> {
-    RpcPromise::from_untyped(match collect(args) {
-        Ok(args) => stub.invoke(args),
-        Err(e) => Promise::rejected(e),
-    })
-}
-
-/// Invokes the capability itself as a function; the result is a capability.
-pub fn invoke_stub<const N: usize>(stub: &Stub, args: [Result<Value, RpcError>; N]) -> Stub {
-    invoke::<(), N>(stub, args).untyped().as_stub()
-}
-
-/// Reads property `property`; the result is data of type `R`.
-pub fn get<R>(stub: &Stub, property: &str) -> RpcPromise<R> {
-    RpcPromise::from_untyped(stub.get(property))
-}
-
-/// Reads property `property`; the result is a capability.
-pub fn get_stub(stub: &Stub, property: &str) -> Stub {
-    stub.get(property).as_stub()
-}
-
-/// Waits for a (possibly promised) capability to resolve.
-pub fn resolve<C: RpcClient>(
-    stub: &Stub,
-) -> impl Future<Output = Result<C, RpcError>> + Send + 'static + use<C> {
-    let stub = stub.clone();
-    async move { stub.resolve().await.map(C::from_stub) }
+/// Reads property `property`.
+pub fn get<R: FromPromise>(stub: &Stub, property: &str) -> R {
+    stub.get_as(property)
 }
 
 /// Makes a local target a capability.
@@ -200,9 +175,10 @@ pub fn undefined() -> CallFuture {
     Box::pin(std::future::ready(Ok(Value::Undefined)))
 }
 
-/// Implements the plumbing of a generated client type: `Clone` (dup), `Debug`, [`RpcClient`],
-/// serde through [`Stub`] (so a client can be an argument, a result or a struct field),
-/// conversions from and to [`Stub`], and `MapOutput` (a mapper may return it). The type must be a struct with one field, `stub: Stub`.
+/// Implements the plumbing of a generated client type: `Clone` (dup), `Debug`,
+/// [`RpcClient`](crate::RpcClient), serde through [`Stub`] (so a client can be an argument, a
+/// result or a struct field), conversions from and to [`Stub`], and `MapOutput` (a mapper may
+/// return it). The type must be a struct with one field, `stub: Stub`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __capnweb_client_impls {

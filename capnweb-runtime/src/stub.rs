@@ -2,15 +2,18 @@
 //! schema-free API that the typed layer is built on.
 
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::RpcError;
-use crate::hook::Hook;
+use crate::hook::{Hook, PullFuture};
 use crate::target::{FnTarget, RpcTarget};
+use crate::typed::{RpcClient, RpcFuture, RpcPromise};
 use crate::value::{PropertyKey, Value};
 
 /// A capability: a reference to an object that may be local, remote, or still a promise.
@@ -65,15 +68,115 @@ tuple_args!(A, B, C, D, E, F);
 tuple_args!(A, B, C, D, E, F, G);
 tuple_args!(A, B, C, D, E, F, G, H);
 
-fn name_path(name: &str) -> [PropertyKey; 1] {
-    [PropertyKey::Name(name.to_owned())]
+/// What a pipelined call or property read gives: an untyped [`Promise`], a [`Stub`] (a
+/// capability result, usable at once), or an [`RpcPromise<T>`](crate::RpcPromise). The one
+/// implementation of the pipelining methods ([`Pipeline`]) is generic in it, so `Stub`,
+/// `Promise`, `RpcPromise<T>` and generated clients share that implementation and differ only
+/// in how they view its result.
+#[doc(hidden)]
+pub trait FromPromise {
+    /// Views the promise as `Self`.
+    fn from_promise(promise: Promise) -> Self;
 }
 
-fn call_hook(hook: &Hook, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-    match args.into_args() {
-        Ok(args) => Promise::from_hook(hook.call(path, args)),
-        Err(e) => Promise::from_hook(Hook::error(e)),
+impl FromPromise for Promise {
+    fn from_promise(promise: Promise) -> Self {
+        promise
     }
+}
+
+impl FromPromise for Stub {
+    fn from_promise(promise: Promise) -> Self {
+        Stub::from_hook(promise.hook)
+    }
+}
+
+/// Pipelined calls and property reads on anything that holds a [`Hook`]: the single
+/// implementation behind `call`, `call_path`, `invoke`, `get` and `get_path` of [`Stub`],
+/// [`Promise`], [`RpcPromise<T>`](crate::RpcPromise) and the generated clients (through
+/// `__private`). The public methods stay inherent, so callers need no trait import.
+pub(crate) trait Pipeline {
+    /// The reference calls and reads go through.
+    fn hook(&self) -> &Hook;
+
+    /// Calls the method at `path` (empty: the value itself, as a function). Arguments that
+    /// failed to convert reject the result without sending anything.
+    fn call_path_as<R: FromPromise>(
+        &self,
+        path: &[PropertyKey],
+        args: Result<Vec<Value>, RpcError>,
+    ) -> R {
+        R::from_promise(Promise::from_hook(match args {
+            Ok(args) => self.hook().call(path, args),
+            Err(e) => Hook::error(e),
+        }))
+    }
+
+    /// Calls method `method`.
+    fn call_as<R: FromPromise>(&self, method: &str, args: Result<Vec<Value>, RpcError>) -> R {
+        self.call_path_as(&[PropertyKey::Name(method.to_owned())], args)
+    }
+
+    /// Invokes the value itself as a function.
+    fn invoke_as<R: FromPromise>(&self, args: Result<Vec<Value>, RpcError>) -> R {
+        self.call_path_as(&[], args)
+    }
+
+    /// Reads the property at `path`.
+    fn get_path_as<R: FromPromise>(&self, path: &[PropertyKey]) -> R {
+        R::from_promise(Promise::from_hook(self.hook().get(path)))
+    }
+
+    /// Reads property `property`.
+    fn get_as<R: FromPromise>(&self, property: &str) -> R {
+        self.get_path_as(&[PropertyKey::Name(property.to_owned())])
+    }
+}
+
+impl Pipeline for Stub {
+    fn hook(&self) -> &Hook {
+        &self.hook
+    }
+}
+
+impl Pipeline for Promise {
+    fn hook(&self) -> &Hook {
+        &self.hook
+    }
+}
+
+/// The public pipelining methods of [`Stub`] and [`Promise`], which have the same signatures:
+/// inherent (so callers need no trait import) one-line wrappers over [`Pipeline`]. `$what`
+/// names what the calls go to, for the docs.
+macro_rules! untyped_pipelining {
+    ($what:literal) => {
+        #[doc = concat!("Calls method `method` of ", $what, ".")]
+        pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
+            self.call_as(method, args.into_args())
+        }
+
+        #[doc = concat!(
+            "Calls the method at a property path of ", $what, " (e.g. `[\"users\", \"get\"]`)."
+        )]
+        pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
+            self.call_path_as(path, args.into_args())
+        }
+
+        #[doc = concat!("Invokes ", $what, " itself as a function.")]
+        pub fn invoke(&self, args: impl IntoArgs) -> Promise {
+            self.invoke_as(args.into_args())
+        }
+
+        #[doc = concat!("Reads property `property` of ", $what, ".")]
+        pub fn get(&self, property: &str) -> Promise {
+            self.get_as(property)
+        }
+
+        #[doc = concat!("Reads the property at a path of ", $what, ".")]
+        pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
+            self.get_path_as(path)
+        }
+    };
 }
 
 impl Stub {
@@ -106,38 +209,13 @@ impl Stub {
         Stub::from_hook(Hook::error(error))
     }
 
-    /// Calls method `method`.
-    pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &name_path(method), args)
-    }
-
-    /// Calls the method at a property path (e.g. `["users", "get"]`).
-    pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, path, args)
-    }
-
-    /// Invokes the capability itself as a function.
-    pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &[], args)
-    }
-
-    /// Reads property `property`.
-    pub fn get(&self, property: &str) -> Promise {
-        Promise::from_hook(self.hook.get(&name_path(property)))
-    }
-
-    /// Reads the property at a path.
-    pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        Promise::from_hook(self.hook.get(path))
-    }
+    untyped_pipelining!("the capability");
 
     /// Waits for a promised capability to resolve, to learn whether it worked. Calls made
-    /// meanwhile are pipelined either way.
-    pub async fn resolve(&self) -> Result<Stub, RpcError> {
-        match self.hook.pull().await? {
-            Value::Stub(stub) => Ok(stub),
-            other => Ok(Stub::from_hook(Hook::from_value(other))),
-        }
+    /// meanwhile are pipelined either way. The future owns what it needs (it does not borrow
+    /// the stub).
+    pub fn resolve(&self) -> ResolveFuture<Stub> {
+        RpcClient::resolve(self)
     }
 
     /// True if both references point at the same underlying object or promise.
@@ -161,30 +239,7 @@ impl Promise {
         Promise::from_hook(Hook::error(error))
     }
 
-    /// Pipelines a call to method `method` of the eventual value.
-    pub fn call(&self, method: &str, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &name_path(method), args)
-    }
-
-    /// Pipelines a call at a property path of the eventual value.
-    pub fn call_path(&self, path: &[PropertyKey], args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, path, args)
-    }
-
-    /// Pipelines invoking the eventual value as a function.
-    pub fn invoke(&self, args: impl IntoArgs) -> Promise {
-        call_hook(&self.hook, &[], args)
-    }
-
-    /// Pipelines reading property `property` of the eventual value.
-    pub fn get(&self, property: &str) -> Promise {
-        Promise::from_hook(self.hook.get(&name_path(property)))
-    }
-
-    /// Pipelines reading the property at a path of the eventual value.
-    pub fn get_path(&self, path: &[PropertyKey]) -> Promise {
-        Promise::from_hook(self.hook.get(path))
-    }
+    untyped_pipelining!("the eventual value");
 
     /// Maps the eventual value on the peer, in one round trip: `f` runs once, now, in recording
     /// mode, with a placeholder for the element; every call it makes through a stub or promise
@@ -203,9 +258,10 @@ impl Promise {
         Stub::from_hook(self.hook.clone())
     }
 
-    /// Waits for the value and converts it to `T`.
-    pub async fn typed<T: DeserializeOwned>(self) -> Result<T, RpcError> {
-        crate::value::from_value(self.await?)
+    /// Waits for the value and converts it to `T` (what awaiting an
+    /// [`RpcPromise<T>`](crate::RpcPromise) does).
+    pub fn typed<T: DeserializeOwned>(self) -> RpcFuture<T> {
+        RpcPromise::from_untyped(self).into_future()
     }
 
     /// True if both promises point at the same underlying call or value.
@@ -216,13 +272,78 @@ impl Promise {
 
 impl IntoFuture for Promise {
     type Output = Result<Value, RpcError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send + 'static>>;
+    type IntoFuture = PromiseFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        // Dropping the hook as soon as the value is in lets the session release it promptly.
+    fn into_future(self) -> PromiseFuture {
+        // Only the pull is kept: dropping the hook as soon as the value is in lets the session
+        // release it promptly.
+        PromiseFuture {
+            pull: self.hook.pull(),
+        }
+    }
+}
+
+/// The future of an awaited [`Promise`]: waits for the value.
+#[must_use = "futures do nothing unless polled"]
+pub struct PromiseFuture {
+    pull: PullFuture,
+}
+
+impl Future for PromiseFuture {
+    type Output = Result<Value, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Application code gets trees, never the wire form.
-        let pull = self.hook.pull();
-        Box::pin(async move { pull.await.map(Value::expanded) })
+        self.pull
+            .as_mut()
+            .poll(cx)
+            .map(|result| result.map(Value::expanded))
+    }
+}
+
+impl std::fmt::Debug for PromiseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PromiseFuture")
+    }
+}
+
+/// The future of [`Stub::resolve`] and [`RpcClient::resolve`](crate::RpcClient::resolve):
+/// waits until a (possibly promised) capability has settled, and gives it as a `C`.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResolveFuture<C> {
+    pull: PullFuture,
+    // `fn() -> C`: the future produces a `C` but holds none while it waits.
+    _type: PhantomData<fn() -> C>,
+}
+
+impl<C: RpcClient> ResolveFuture<C> {
+    pub(crate) fn new(stub: &Stub) -> Self {
+        ResolveFuture {
+            pull: stub.hook.pull(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<C: RpcClient> Future for ResolveFuture<C> {
+    type Output = Result<C, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.pull.as_mut().poll(cx).map(|result| {
+            // A promise may settle to data rather than a capability; the stub then refers to
+            // that value.
+            let stub = match result? {
+                Value::Stub(stub) => stub,
+                other => Stub::from_hook(Hook::from_value(other)),
+            };
+            Ok(C::from_stub(stub))
+        })
+    }
+}
+
+impl<C> std::fmt::Debug for ResolveFuture<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResolveFuture<{}>", std::any::type_name::<C>())
     }
 }
 

@@ -73,20 +73,4 @@ where
 
 /// Names JavaScript resolves through `Object.prototype`; capnweb never exposes them on a target
 /// (protocol.md section 6.2), so neither do we.
-pub(crate) fn is_blocked_name(name: &str) -> bool {
-    matches!(
-        name,
-        "__proto__"
-            | "constructor"
-            | "toString"
-            | "valueOf"
-            | "hasOwnProperty"
-            | "isPrototypeOf"
-            | "propertyIsEnumerable"
-            | "toLocaleString"
-            | "__defineGetter__"
-            | "__defineSetter__"
-            | "__lookupGetter__"
-            | "__lookupSetter__"
-    )
-}
+pub(crate) use capnweb_names::is_object_prototype_name as is_blocked_name;

@@ -17,6 +17,7 @@ mod map;
 mod node;
 mod node_batch;
 mod panics;
+mod pipeline;
 mod server;
 mod shutdown;
 mod support;

@@ -224,7 +224,8 @@ async fn a_waiter_dropped_after_its_wake_up_still_sends_the_release() {
     let api = client.main();
     let mut waiting = api.call("add", (1, 2)).into_future();
     // Poll once: the push and pull go out, and this future waits for the answer.
-    let first = std::future::poll_fn(|cx| Poll::Ready(waiting.as_mut().poll(cx))).await;
+    let first =
+        std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut waiting).poll(cx))).await;
     assert!(first.is_pending());
     // The answer settles the import (the client's table is back to its main objects) and
     // wakes the future, which is then dropped without ever resuming.

@@ -45,12 +45,8 @@ pub(crate) fn client(
 
             /// Waits until the capability has resolved, to learn whether the call that
             /// produced it worked. Calls made meanwhile are pipelined either way.
-            #vis fn resolve(
-                &self,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self, #krate::RpcError>,
-            > + ::core::marker::Send + 'static + use<> {
-                #krate::__private::resolve(&self.stub)
+            #vis fn resolve(&self) -> #krate::ResolveFuture<Self> {
+                #krate::RpcClient::resolve(self)
             }
 
             #(#methods)*
@@ -71,33 +67,21 @@ fn method(krate: &Path, vis: &Visibility, m: &Method) -> TokenStream {
         quote!(#krate::RpcArg::<#ty>::into_rpc_value(#name))
     });
     let cap = m.output.capability;
-    // A capability result: the pipelined promise, viewed as the client type.
-    let from_stub = |stub: TokenStream| quote!(<#ok_ty as #krate::RpcClient>::from_stub(#stub));
-    let (ret, body) = match (m.kind, cap) {
-        (Kind::Call, false) => (
-            quote!(#krate::RpcPromise<#ok_ty>),
-            quote!(#krate::__private::call(&self.stub, #wire, [#(#values),*])),
-        ),
-        (Kind::Call, true) => (
+    let body = match m.kind {
+        Kind::Call => quote!(#krate::__private::call(&self.stub, #wire, [#(#values),*])),
+        Kind::Property => quote!(#krate::__private::get(&self.stub, #wire)),
+        Kind::Invoke => quote!(#krate::__private::invoke(&self.stub, [#(#values),*])),
+    };
+    // The helpers return what the method does. A capability comes back as a `Stub`, viewed as
+    // the client type through `RpcClient`, so a type that is not a client is reported at the
+    // user's result type in terms of `RpcClient`.
+    let (ret, body) = if cap {
+        (
             quote!(#ok_ty),
-            from_stub(quote!(#krate::__private::call_stub(&self.stub, #wire, [#(#values),*]))),
-        ),
-        (Kind::Property, false) => (
-            quote!(#krate::RpcPromise<#ok_ty>),
-            quote!(#krate::__private::get(&self.stub, #wire)),
-        ),
-        (Kind::Property, true) => (
-            quote!(#ok_ty),
-            from_stub(quote!(#krate::__private::get_stub(&self.stub, #wire))),
-        ),
-        (Kind::Invoke, false) => (
-            quote!(#krate::RpcPromise<#ok_ty>),
-            quote!(#krate::__private::invoke(&self.stub, [#(#values),*])),
-        ),
-        (Kind::Invoke, true) => (
-            quote!(#ok_ty),
-            from_stub(quote!(#krate::__private::invoke_stub(&self.stub, [#(#values),*]))),
-        ),
+            quote!(<#ok_ty as #krate::RpcClient>::from_stub(#body)),
+        )
+    } else {
+        (quote!(#krate::RpcPromise<#ok_ty>), body)
     };
     let what = match m.kind {
         Kind::Call => format!(" RPC: calls `{wire}`"),

@@ -1,9 +1,6 @@
 //! [`RpcClient`]: the common interface of generated client types.
 
-use std::future::Future;
-
-use crate::error::RpcError;
-use crate::stub::Stub;
+use crate::stub::{ResolveFuture, Stub};
 
 /// A typed capability reference: implemented by every client type `#[rpc_interface]`
 /// generates (`UsersClient`, ...) and by the untyped [`Stub`].
@@ -29,9 +26,8 @@ pub trait RpcClient: Clone + Send + Sync + Sized + 'static {
 
     /// Waits until the capability has resolved (a promised capability, such as the result of
     /// `api.users()`, may still fail), and returns the settled reference.
-    fn resolve(&self) -> impl Future<Output = Result<Self, RpcError>> + Send + 'static {
-        let stub = self.stub().clone();
-        async move { stub.resolve().await.map(Self::from_stub) }
+    fn resolve(&self) -> ResolveFuture<Self> {
+        ResolveFuture::new(self.stub())
     }
 }
 

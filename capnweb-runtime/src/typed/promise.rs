@@ -10,8 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::RpcClient;
 use crate::error::RpcError;
-use crate::stub::{IntoArgs, Promise};
-use crate::value::{Value, from_value, to_value};
+use crate::hook::{Hook, PullFuture};
+use crate::stub::{FromPromise, IntoArgs, Pipeline, Promise};
+use crate::value::{PropertyKey, Value, from_value, to_value};
 
 /// The eventual result of a typed call that returns data of type `T`.
 ///
@@ -19,7 +20,8 @@ use crate::value::{Value, from_value, to_value};
 /// - It can be passed wherever the generated client expects an argument of type `T` (see
 ///   [`RpcArg`](super::RpcArg)): the peer substitutes the result itself, so
 ///   `api.add(api.add(1, 2), 3)` costs one round trip.
-/// - [`get`](RpcPromise::get) pipelines a property read on the eventual value.
+/// - [`get`](RpcPromise::get), [`call`](RpcPromise::call) (and the `_path` and `invoke`
+///   forms) pipeline on the eventual value, as on an untyped [`Promise`].
 ///
 /// Cloning is cheap (both clones refer to the same call). Dropping the last clone of a promise
 /// that was never awaited releases the result on the wire.
@@ -78,12 +80,27 @@ impl<T> RpcPromise<T> {
     /// Pipelines reading property `property` of the eventual value, typed as `U`
     /// (e.g. `profile.get::<String>("bio")`). No round trip is spent on the value itself.
     pub fn get<U>(&self, property: &str) -> RpcPromise<U> {
-        RpcPromise::from_untyped(self.promise.get(property))
+        self.get_as(property)
+    }
+
+    /// Pipelines reading the property at a path of the eventual value, typed as `U`.
+    pub fn get_path<U>(&self, path: &[PropertyKey]) -> RpcPromise<U> {
+        self.get_path_as(path)
     }
 
     /// Pipelines a call to method `method` of the eventual value, typed as `U`.
     pub fn call<U>(&self, method: &str, args: impl IntoArgs) -> RpcPromise<U> {
-        RpcPromise::from_untyped(self.promise.call(method, args))
+        self.call_as(method, args.into_args())
+    }
+
+    /// Pipelines a call at a property path of the eventual value, typed as `U`.
+    pub fn call_path<U>(&self, path: &[PropertyKey], args: impl IntoArgs) -> RpcPromise<U> {
+        self.call_path_as(path, args.into_args())
+    }
+
+    /// Pipelines invoking the eventual value as a function, typed as `U`.
+    pub fn invoke<U>(&self, args: impl IntoArgs) -> RpcPromise<U> {
+        self.invoke_as(args.into_args())
     }
 
     /// Views the eventual value as a capability of client type `C` (for a result that is a
@@ -110,6 +127,18 @@ impl<T> std::fmt::Debug for RpcPromise<T> {
     }
 }
 
+impl<T> Pipeline for RpcPromise<T> {
+    fn hook(&self) -> &Hook {
+        &self.promise.hook
+    }
+}
+
+impl<T> FromPromise for RpcPromise<T> {
+    fn from_promise(promise: Promise) -> Self {
+        RpcPromise::from_untyped(promise)
+    }
+}
+
 impl<T> From<RpcPromise<T>> for Promise {
     fn from(p: RpcPromise<T>) -> Promise {
         p.promise
@@ -132,7 +161,7 @@ impl<T: DeserializeOwned> IntoFuture for RpcPromise<T> {
 /// The future of an awaited [`RpcPromise<T>`]: waits for the value and converts it to `T`.
 #[must_use = "futures do nothing unless polled"]
 pub struct RpcFuture<T> {
-    pull: crate::hook::PullFuture,
+    pull: PullFuture,
     _type: PhantomData<fn() -> T>,
 }
 

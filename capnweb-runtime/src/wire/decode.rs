@@ -25,21 +25,7 @@ use crate::value::{Object, PropertyKey, Value};
 
 /// Object keys a JavaScript receiver refuses to set: the names of `Object.prototype` members
 /// (assigning them could change the object's behaviour or prototype) and `toJSON`.
-pub(crate) const BLOCKED_KEYS: [&str; 13] = [
-    "__proto__",
-    "__defineGetter__",
-    "__defineSetter__",
-    "__lookupGetter__",
-    "__lookupSetter__",
-    "constructor",
-    "hasOwnProperty",
-    "isPrototypeOf",
-    "propertyIsEnumerable",
-    "toLocaleString",
-    "toString",
-    "valueOf",
-    "toJSON",
-];
+pub(crate) const BLOCKED_KEYS: [&str; 13] = capnweb_names::DROPPED_OBJECT_KEYS;
 
 /// True if a received object key must be dropped (see [`BLOCKED_KEYS`]).
 pub(crate) fn is_blocked_key(key: &str) -> bool {
