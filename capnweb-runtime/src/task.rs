@@ -9,10 +9,11 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
+use tokio::sync::Notify;
 
 use crate::error::RpcError;
 use crate::hook::Hook;
@@ -96,7 +97,11 @@ pub(crate) fn spawn_settling(
     site: String,
     fut: impl Future<Output = Hook> + Send + 'static,
 ) {
-    let guard = SettleOnDrop { cell, site };
+    let guard = SettleOnDrop {
+        cell,
+        site,
+        scope: current_scope(),
+    };
     spawn_detached(async move {
         let outcome = AssertUnwindSafe(fut).catch_unwind().await;
         let hook = match outcome {
@@ -112,11 +117,20 @@ pub(crate) fn spawn_settling(
 struct SettleOnDrop {
     cell: Arc<LocalPromise>,
     site: String,
+    /// The session the work was for, which may have cancelled it.
+    scope: Option<Arc<CallScope>>,
 }
 
 impl Drop for SettleOnDrop {
     fn drop(&mut self) {
-        self.cell.resolve(Hook::error(unfinished_error(&self.site)));
+        let error = match self.scope.as_ref().and_then(|scope| scope.reason.get()) {
+            Some(reason) => RpcError::new(
+                "Error",
+                format!("{} was cancelled: its session ended ({reason})", self.site),
+            ),
+            None => unfinished_error(&self.site),
+        };
+        self.cell.resolve(Hook::error(error));
     }
 }
 
@@ -130,15 +144,95 @@ pub(crate) fn unfinished_error(site: &str) -> RpcError {
 
 /// Spawns a background task on the current tokio runtime. Outside a runtime there is nothing
 /// to drive the future: it is dropped at once, and the guards it owns report that.
+///
+/// Work spawned for a session (inside [`in_scope`], or from a task that was) is cancelled when
+/// that session ends: its future is dropped, so a call still running for a peer that is gone
+/// stops instead of running on unobserved, and the server's tasks end with its sessions.
 pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
+        return;
+    };
+    match current_scope() {
+        None => {
             handle.spawn(fut);
         }
-        Err(_) => {
-            tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
+        Some(scope) => {
+            handle.spawn(async move {
+                let cancelled = scope.cancelled();
+                let mut cancelled = std::pin::pin!(cancelled);
+                let mut fut = std::pin::pin!(fut);
+                std::future::poll_fn(|cx| {
+                    if cancelled.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(());
+                    }
+                    // Spawns made while polling belong to the same session.
+                    in_scope(&scope, || fut.as_mut().poll(cx))
+                })
+                .await;
+            });
         }
     }
+}
+
+/// The calls and settlements a session started on tasks of their own; cancelled when the
+/// session ends.
+pub(crate) struct CallScope {
+    /// Why the session ended, once it has.
+    reason: OnceLock<RpcError>,
+    ended: Notify,
+}
+
+impl CallScope {
+    pub(crate) fn new() -> Arc<CallScope> {
+        Arc::new(CallScope {
+            reason: OnceLock::new(),
+            ended: Notify::new(),
+        })
+    }
+
+    /// Cancels every task of the scope (once; later reasons are ignored).
+    pub(crate) fn cancel(&self, reason: RpcError) {
+        if self.reason.set(reason).is_ok() {
+            self.ended.notify_waiters();
+        }
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.ended.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.reason.get().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+thread_local! {
+    /// The scope that tasks spawned on this thread right now belong to.
+    static SCOPE: std::cell::RefCell<Option<Arc<CallScope>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `scope` as the scope of the tasks it spawns (restoring the previous one: a
+/// call delivered by one session may drive another).
+pub(crate) fn in_scope<R>(scope: &Arc<CallScope>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<CallScope>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            SCOPE.with(|s| *s.borrow_mut() = previous);
+        }
+    }
+    let previous = SCOPE.with(|s| s.borrow_mut().replace(scope.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+fn current_scope() -> Option<Arc<CallScope>> {
+    SCOPE.with(|s| s.borrow().clone())
 }
 
 /// Runs user code that returns nothing (a `Drop`, an `on_broken` callback) where a panic must

@@ -1,14 +1,17 @@
 //! Graceful shutdown of `Server`: calls in flight finish (or fail clearly at the deadline),
 //! every WebSocket client sees a close frame, new connections are refused, and every task the
-//! server started has ended when `shutdown()` returns.
+//! server started has ended when `shutdown()` returns. And a session that ends cancels the
+//! calls still running for it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use capnweb_runtime::transport::websocket;
-use capnweb_runtime::{RpcError, Value};
+use capnweb_runtime::transport::{memory, websocket};
+use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, Stub, Value};
 
 use crate::http_server::HttpServer;
-use crate::support::assert_no_leaks;
+use crate::support::{assert_no_leaks, eventually};
 
 fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
@@ -143,5 +146,52 @@ async fn an_idle_server_shuts_down_at_once_with_sessions_open() {
     assert_closed_for_shutdown(&client.closed().await);
     drop(client);
     drop(sessions);
+    assert_tasks_at_most(before).await;
+}
+
+/// Counts drops of the future of a call that never finishes by itself.
+struct Stuck(Arc<AtomicU32>);
+
+impl Drop for Stuck {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A target whose `wait` never returns; its future owns a [`Stuck`].
+struct Waiter(Arc<AtomicU32>);
+
+impl RpcTarget for Waiter {
+    fn call(self: Arc<Self>, _method: &str, _args: Vec<Value>) -> CallFuture {
+        let stuck = Stuck(self.0.clone());
+        Box::pin(async move {
+            let _stuck = stuck;
+            std::future::pending::<()>().await;
+            Ok(Value::Null)
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_disconnect_cancels_the_calls_still_running_for_it() {
+    let before = alive_tasks();
+    let dropped = Arc::new(AtomicU32::new(0));
+    let (near, far) = memory::pair();
+    let server = Session::new(far, Some(Stub::new(Waiter(dropped.clone()))));
+    let client = Session::new(near, None);
+    let waiting = client.main().call("wait", ());
+    // Delivered and suspended on the server: nothing dropped yet.
+    eventually("the call reaches the server", || server.stats().exports > 1).await;
+    assert_eq!(dropped.load(Ordering::SeqCst), 0);
+
+    drop(waiting);
+    client.abort("the client went away");
+    eventually("the server drops the call's future", || {
+        dropped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert!(server.broken_reason().is_some());
+    drop(client);
+    drop(server);
     assert_tasks_at_most(before).await;
 }

@@ -9,7 +9,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
 use crate::target::CallFuture;
-use crate::task::{CallSite, deliver, run_contained};
+use crate::task::{CallSite, deliver, in_scope, run_contained};
 use crate::value::{PropertyKey, Value};
 
 /// A call or property read on a local hook, made once the lock is released.
@@ -88,8 +88,9 @@ impl Effects {
     }
 
     pub(crate) fn run(self, session: &SessionInner) {
-        // Engine work is real even on a thread that is recording a `.map()` closure.
-        crate::map::suspended(|| self.run_now(session));
+        // Engine work is real even on a thread that is recording a `.map()` closure; what it
+        // spawns belongs to this session.
+        crate::map::suspended(|| in_scope(&session.calls, || self.run_now(session)));
     }
 
     fn run_now(self, session: &SessionInner) {
@@ -119,6 +120,12 @@ impl Effects {
             }
         }
         if let Some((reason, callbacks)) = self.broken {
+            // Calls still running for a peer that is gone are cancelled. Not at the normal end
+            // of an HTTP batch: a call the client did not wait for (a notification) still runs
+            // to its end, as it would on capnweb.
+            if !matches!(reason, RpcError::BatchEnded(_)) {
+                session.calls.cancel(reason.clone());
+            }
             for cb in callbacks {
                 run_contained("an on_broken callback", || cb(&reason));
             }

@@ -102,6 +102,8 @@ pub(crate) struct SessionInner {
     pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
+    /// The tasks this session started for calls and settlements: cancelled when it ends.
+    pub(crate) calls: Arc<crate::task::CallScope>,
     /// Set once the writer task has closed the transport (never, for a batch session).
     pub(crate) writer_done: watch::Sender<bool>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
@@ -167,6 +169,7 @@ impl SessionInner {
                 write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
                 writer_done: watch::Sender::new(false),
+                calls: crate::task::CallScope::new(),
                 settling: std::sync::atomic::AtomicUsize::new(0),
                 settled: Notify::new(),
                 batch_client: std::sync::atomic::AtomicBool::new(false),
