@@ -2,8 +2,31 @@
 
 use crate::value::{JsError, Value};
 
-/// Everything that can go wrong with an RPC, as one flat enum.
+/// The underlying cause of an [`RpcError`], kept for [`std::error::Error::source`].
+pub type ErrorSource = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong with an RPC, as one flat enum. New kinds may be added, so a
+/// `match` needs a catch-all arm.
+///
+/// ```
+/// use capnweb_runtime::RpcError;
+///
+/// fn describe(error: &RpcError) -> String {
+///     match error {
+///         // What the remote method threw: JS class name, message, properties such as `code`.
+///         RpcError::Remote(e) => format!("{} says: {}", e.name, e.message),
+///         RpcError::Disconnected { .. } => "connection lost, try again later".into(),
+///         other => other.to_string(),
+///     }
+/// }
+///
+/// assert_eq!(
+///     describe(&RpcError::new("NotFoundError", "no user 7")),
+///     "NotFoundError says: no user 7"
+/// );
+/// ```
 #[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RpcError {
     /// The call threw (remotely or in a local target): name, message, stack and properties as the
     /// wire carries them.
@@ -18,9 +41,15 @@ pub enum RpcError {
     /// The session was aborted locally (by the application or because the peer misbehaved).
     #[error("the RPC session was aborted: {0}")]
     Aborted(String),
-    /// The transport closed or failed.
-    #[error("the RPC connection was lost: {0}")]
-    Disconnected(String),
+    /// The transport closed or failed (or could not be opened).
+    #[error("the RPC connection was lost: {message}")]
+    Disconnected {
+        /// What happened, e.g. `Peer closed WebSocket: 1001 going away`.
+        message: String,
+        /// The transport's own error, when there is one (an I/O or WebSocket error).
+        #[source]
+        source: Option<ErrorSource>,
+    },
     /// The peer sent something that breaks the protocol. `name` is the JS error class we report
     /// to the peer in the `abort` message (`Error`, `TypeError`, `RangeError`, `SyntaxError`).
     #[error("protocol violation by the peer: {message}")]
@@ -68,6 +97,25 @@ impl RpcError {
         RpcError::new("TypeError", message)
     }
 
+    /// A lost connection, described by `message`.
+    pub fn disconnected(message: impl Into<String>) -> Self {
+        RpcError::Disconnected {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A lost connection whose cause is `source` (kept as [`std::error::Error::source`]).
+    pub fn disconnected_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        RpcError::Disconnected {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
     /// A protocol violation reported to the peer as a plain `Error`.
     pub fn protocol(message: impl Into<String>) -> Self {
         RpcError::Protocol {
@@ -106,8 +154,8 @@ impl RpcError {
         match self {
             RpcError::Remote(e) | RpcError::PeerAborted(e) => e.message.clone(),
             RpcError::Protocol { message, .. } => message.clone(),
+            RpcError::Disconnected { message, .. } => message.clone(),
             RpcError::Aborted(m)
-            | RpcError::Disconnected(m)
             | RpcError::Serialization(m)
             | RpcError::Capability(m)
             | RpcError::BatchEnded(m) => m.clone(),

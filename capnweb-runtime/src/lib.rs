@@ -31,7 +31,7 @@ pub mod value;
 pub mod wire;
 
 pub use capnweb_macros::{rpc_interface, rpc_target};
-pub use error::RpcError;
+pub use error::{ErrorSource, RpcError};
 #[cfg(feature = "server")]
 pub use http::{Server, ServerBuilder};
 pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};

@@ -32,7 +32,7 @@ async fn assert_tasks_at_most(expected: usize) {
 
 fn assert_closed_for_shutdown(reason: &RpcError) {
     match reason {
-        RpcError::Disconnected(message) => assert!(
+        RpcError::Disconnected { message, .. } => assert!(
             message.contains("1001") && message.contains("the server is shutting down"),
             "the client learns why: {message}"
         ),
@@ -68,8 +68,15 @@ async fn calls_in_flight_finish_then_sessions_close_with_1001() {
         .expect("shutdown returns")
         .unwrap();
 
-    let refused = websocket::connect(&url).await;
-    assert!(refused.is_err(), "no new connections after shutdown");
+    let refused = websocket::connect(&url)
+        .await
+        .expect_err("no new connections after shutdown");
+    assert!(
+        matches!(refused, RpcError::Disconnected { .. }),
+        "{refused:?}"
+    );
+    // The transport's own error is kept as the cause.
+    assert!(std::error::Error::source(&refused).is_some(), "{refused:?}");
     drop(api);
     drop(client);
     assert_tasks_at_most(before).await;

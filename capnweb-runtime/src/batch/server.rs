@@ -13,6 +13,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Settings for serving HTTP batches (and, in `capnweb_runtime::http`, the WebSocket sessions
 /// on the same path).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BatchServerOptions {
     /// Options of each session (limits enforced on what the client sends).
     pub session: SessionOptions,
@@ -37,6 +38,7 @@ impl Default for BatchServerOptions {
 
 /// The HTTP answer to one batch request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchReply {
     /// The HTTP status code:
     ///

@@ -42,9 +42,9 @@ impl BatchClient {
     pub fn new(url: &str) -> Result<BatchClient, RpcError> {
         let uri: Uri = url
             .parse()
-            .map_err(|e| RpcError::Disconnected(format!("invalid batch URL {url:?}: {e}")))?;
+            .map_err(|e| RpcError::disconnected(format!("invalid batch URL {url:?}: {e}")))?;
         if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-            return Err(RpcError::Disconnected(format!(
+            return Err(RpcError::disconnected(format!(
                 "unsupported batch URL {url:?}: expected http://host[:port]/path (no TLS support; \
                  use BatchSession::new with your own HTTP client)"
             )));

@@ -222,7 +222,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                         }
                     }
                     Some(Err(e)) => return inner.abort(e, false),
-                    None => return inner.abort(RpcError::Disconnected("the peer closed the connection".into()), false),
+                    None => return inner.abort(RpcError::disconnected("the peer closed the connection"), false),
                 }
             }
         }

@@ -45,7 +45,7 @@ impl MessageSender for MemorySender {
         for m in messages {
             self.0
                 .send(Frame::Message(m))
-                .map_err(|_| RpcError::Disconnected("the in-memory peer is gone".into()))?;
+                .map_err(|_| RpcError::disconnected("the in-memory peer is gone"))?;
         }
         Ok(())
     }
@@ -69,7 +69,7 @@ impl MessageReceiver for MemoryReceiver {
     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
         match self.0.recv().await {
             Some(Frame::Message(m)) => Some(Ok(m)),
-            Some(Frame::Close(info)) => Some(Err(RpcError::Disconnected(format!(
+            Some(Frame::Close(info)) => Some(Err(RpcError::disconnected(format!(
                 "Peer closed the connection: {} {}",
                 info.code, info.reason
             )))),

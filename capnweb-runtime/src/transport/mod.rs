@@ -9,6 +9,7 @@ use crate::error::RpcError;
 
 /// How a transport should close.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CloseInfo {
     /// WebSocket close code: 3000 for an abort (as capnweb), 1000 for a normal shutdown.
     pub code: u16,

@@ -115,7 +115,7 @@ where
                 Ok(Message::Binary(_)) => Some(Err(RpcError::protocol(
                     "received a binary WebSocket frame; Cap'n Web sends text frames only",
                 ))),
-                Ok(Message::Close(frame)) => Some(Err(RpcError::Disconnected(match frame {
+                Ok(Message::Close(frame)) => Some(Err(RpcError::disconnected(match frame {
                     Some(f) => format!("Peer closed WebSocket: {} {}", u16::from(f.code), f.reason),
                     None => "Peer closed WebSocket: 1005 ".to_owned(),
                 }))),
@@ -127,7 +127,7 @@ where
 }
 
 fn disconnected(e: tokio_tungstenite::tungstenite::Error) -> RpcError {
-    RpcError::Disconnected(format!("WebSocket error: {e}"))
+    RpcError::disconnected_by(format!("WebSocket error: {e}"), e)
 }
 
 /// Bytes per socket read, and the read buffer an idle connection keeps.
@@ -216,7 +216,9 @@ impl Connector {
         let (ws, _response) =
             tokio_tungstenite::connect_async_with_config(&self.url, Some(config), true)
                 .await
-                .map_err(|e| RpcError::Disconnected(format!("WebSocket connection failed: {e}")))?;
+                .map_err(|e| {
+                    RpcError::disconnected_by(format!("WebSocket connection failed: {e}"), e)
+                })?;
         Ok(self
             .session
             .options(self.options)
