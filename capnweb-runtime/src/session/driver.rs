@@ -263,6 +263,27 @@ impl Session {
     }
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("Session")
+            .field("imports", &stats.imports)
+            .field("exports", &stats.exports)
+            .field("broken", &self.broken_reason())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SessionBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionBuilder")
+            .field("main", &self.main)
+            .field("options", &self.options)
+            .field("on_start", &self.on_start.is_some())
+            .finish()
+    }
+}
+
 /// A registered [`Session::on_broken`] callback; dropping it unregisters the callback.
 #[must_use = "the callback is unregistered as soon as this handle is dropped; use .keep() to keep it"]
 pub struct OnBroken {
