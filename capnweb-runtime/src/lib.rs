@@ -1,12 +1,40 @@
 //! Typed Cap'n Web RPC for Rust.
 //!
 //! An independent implementation of the Cap'n Web protocol, wire-compatible with the
-//! `capnweb` 0.12.0 npm package. Not affiliated with Cloudflare.
+//! `capnweb` 0.12.0 npm package (browsers, Node, Cloudflare Workers) in both directions. Not
+//! affiliated with Cloudflare.
 //!
+//! - `#[rpc_interface]` on a trait generates a typed client (`...Client`) with pipelined
+//!   promises ([`RpcPromise`]) and a server dispatch table; `#[rpc_target]` on the impl makes
+//!   your type a capability.
 //! - [`Stub`] and [`Promise`] are the schema-free API: call methods by name with serde values,
 //!   pipeline on results that have not arrived, pass capabilities both ways.
 //! - [`RpcTarget`] is what a local object implements to be called over RPC.
-//! - [`Session`] runs the protocol over a [`transport`] (WebSocket or in-memory).
+//! - [`Session`] runs the protocol over a [`transport`]; [`wire`] is the message codec.
+//!
+//! # Starting and stopping
+//!
+//! | what | start it with | configure | stop it with |
+//! |---|---|---|---|
+//! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`] methods, [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
+//! | the same, mounted in your own router | [`ServerBuilder::into_service`] | as above | [`http::RpcService::shutdown`] |
+//! | a WebSocket client | [`transport::websocket::connect`]`(url)` or [`transport::websocket::Connector`] | `Connector` methods | [`Session::close`] (or drop the last `Session` clone) |
+//! | an HTTP batch client | [`http::batch_session`]`(url)` or [`http::BatchClient`] | `BatchClient` methods | ends by itself after its one request |
+//! | a session over any transport | [`Session::builder`] then `.start(transport)` | [`SessionBuilder`] methods | [`Session::close`], [`Session::abort`] |
+//! | one HTTP batch on your own HTTP server | [`batch::handle_batch`] | [`batch::BatchServerOptions`] | returns when answered |
+//!
+//! Every way of starting a session shares [`SessionOptions`] (with [`Limits`]); every failure
+//! is an [`RpcError`]. A session that ends cancels the calls still running for it, and a
+//! panicking method rejects only its own call, as a JavaScript `throw` would.
+//!
+//! # Features
+//!
+//! - `server` (default): [`Server`] and [`http::RpcService`], on hyper.
+//! - `http-client` (default): [`http::BatchClient`], on hyper's pooled client.
+//! - `axum`: `http::RpcService::router`.
+//!
+//! With `default-features = false` the crate is a WebSocket client (and the protocol engine,
+//! codec and batch protocol) without hyper or axum.
 //!
 //! Sessions run on tokio and need a runtime with I/O and timers enabled (`#[tokio::main]`,
 //! `#[tokio::test]` and `Runtime::new()` enable both; a hand-built runtime needs `enable_all()`).

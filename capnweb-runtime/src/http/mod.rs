@@ -1,12 +1,12 @@
 //! Cap'n Web over HTTP on hyper 1: WebSocket sessions and HTTP batches (protocol.md section
 //! 2.2) served on the same path, and an HTTP batch client.
 //!
-//! - [`Server`](crate::Server) (feature `server`, on by default) is the server: every
+//! - [`Server`] (feature `server`, on by default) is the server: every
 //!   WebSocket upgrade gets a long-lived session and every POST is one batch, on any path, each
 //!   with a fresh main object; [`Server::shutdown`](crate::Server::shutdown) stops it
 //!   gracefully.
 //! - [`RpcService`] is the same server as a tower `Service`, to mount in an existing stack
-//!   (`axum::Router::route_service`, or [`RpcService::router`] with the `axum` feature).
+//!   (`axum::Router::route_service`, or `RpcService::router` with the `axum` feature).
 //! - [`BatchClient`] (feature `http-client`, on by default) makes client batches that POST to
 //!   a URL (plain `http://`; bring your own client through
 //!   [`crate::batch::BatchSession::new`] for TLS).

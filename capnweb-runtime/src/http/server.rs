@@ -185,7 +185,7 @@ impl ServerBuilder {
     }
 
     /// The server as a tower `Service`, to mount in a router of your own (axum's
-    /// `Router::route_service`, or [`RpcService::router`] with the `axum` feature). Its
+    /// `Router::route_service`, or `RpcService::router` with the `axum` feature). Its
     /// WebSocket sessions are closed by [`RpcService::shutdown`].
     pub fn into_service(self) -> RpcService {
         RpcService::new(

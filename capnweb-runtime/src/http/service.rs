@@ -30,7 +30,7 @@ use crate::transport::websocket;
 /// [`Server`](crate::Server) runs one on its own port. To mount it in a router of your own,
 /// make it with [`ServerBuilder::into_service`](crate::ServerBuilder::into_service): it is a
 /// tower `Service` for any request body (axum: `Router::route_service("/rpc", service)`, or
-/// [`RpcService::router`]). WebSocket upgrades need a server that supports them (hyper with
+/// `RpcService::router`). WebSocket upgrades need a server that supports them (hyper with
 /// `with_upgrades()`, as `axum::serve` does); [`RpcService::shutdown`] closes the WebSocket
 /// sessions it started, which outlive the HTTP connection they came in on.
 ///
