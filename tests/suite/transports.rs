@@ -1,6 +1,7 @@
-//! One test body over every transport ("local behaves like remote"): the in-memory pair, our
-//! WebSocket client and server, and our HTTP batch client and server. Each run ends with the
-//! leak check of both sides and a check that no task the run started is left running.
+//! One test body over every transport and peer ("local behaves like remote"): the in-memory
+//! pair, our WebSocket and HTTP batch clients against our server, and our WebSocket client
+//! against the npm capnweb 0.12.0 server. Each run ends with the leak check of both sides and a
+//! check that no task the run started is left running.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use capnweb_runtime::transport::websocket;
 use capnweb_runtime::{Session, Stub};
 
 use crate::http_server::HttpServer;
+use crate::interop_ws::assert_peer_clean;
+use crate::node::{self, NodeServer};
 use crate::server::RustServer;
 use crate::support::{assert_no_leaks, eventually, memory_pair};
 
@@ -23,13 +26,32 @@ pub enum Over {
     /// one batch, sent when the first result is awaited: a body that must work here makes its
     /// calls together (`join!`) before awaiting any of them.
     HttpBatch,
+    /// Our WebSocket client against the npm capnweb 0.12.0 server (tests/node/server.mjs), whose
+    /// test API mirrors ours.
+    NodeWebSocket,
+}
+
+impl Over {
+    /// Every transport and peer that keeps a session open across round trips.
+    pub const SESSIONS: &[Over] = &[Over::Memory, Over::WebSocket, Over::NodeWebSocket];
+    /// Our own transports, client and server both ours.
+    pub const OURS: &[Over] = &[Over::Memory, Over::WebSocket, Over::HttpBatch];
 }
 
 /// How long one body may take before the run fails (a hang is a failure, not a stuck suite).
 const BODY_LIMIT: Duration = Duration::from_secs(20);
 
-/// Runs `body` with the test API's main object over each transport in turn.
+/// Runs `body` with the test API's main object over each of our own transports in turn.
 pub async fn each_transport<F, Fut>(body: F)
+where
+    F: Fn(Stub, Over) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    over_each(Over::OURS, body).await;
+}
+
+/// Runs `body` with the test API's main object over each of `transports` in turn.
+pub async fn over_each<F, Fut>(transports: &[Over], body: F)
 where
     F: Fn(Stub, Over) -> Fut,
     Fut: Future<Output = ()>,
@@ -42,7 +64,7 @@ where
             }
         }
     };
-    for over in [Over::Memory, Over::WebSocket, Over::HttpBatch] {
+    for &over in transports {
         let tasks_before = alive_tasks();
         match over {
             Over::Memory => {
@@ -76,6 +98,21 @@ where
                 assert_eq!(server.served.batches(), 1, "one request for the body");
                 drop(batch);
                 server.stop().await;
+            }
+            Over::NodeWebSocket => {
+                let server = NodeServer::start_async(node::SERVER_SCRIPT).await;
+                let client = websocket::connect(&server.ws_url())
+                    .await
+                    .expect("connect to the Node server");
+                let main = client.main();
+                body(main.clone(), over).await;
+                // The peer's own view of its tables, through its `stats()`.
+                assert_peer_clean(&main).await;
+                drop(main);
+                assert_no_leaks(&[&client]).await;
+                client.close();
+                drop(client);
+                drop(server);
             }
         }
         assert_tasks_back_to(tasks_before, over).await;
