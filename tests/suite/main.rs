@@ -19,6 +19,7 @@ mod node;
 mod node_batch;
 mod panics;
 mod pipeline;
+mod readme;
 mod server;
 mod shutdown;
 mod support;
