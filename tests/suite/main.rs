@@ -21,7 +21,7 @@ mod panics;
 mod pipeline;
 mod readme;
 mod server;
-mod shutdown;
+mod server_api;
 mod support;
 mod tap;
 mod transports;

@@ -1,16 +1,17 @@
-//! Graceful shutdown of `Server`: calls in flight finish (or fail clearly at the deadline),
-//! every WebSocket client sees a close frame, new connections are refused, and every task the
-//! server started has ended when `shutdown()` returns. And a session that ends cancels the
-//! calls still running for it.
+//! `Server` as a user meets it: graceful shutdown (calls in flight finish or fail clearly at the
+//! deadline, every WebSocket client sees a close frame, new connections are refused, every task
+//! the server started has ended when `shutdown()` returns), the session context its factory
+//! sees, and a session that ends cancelling the calls still running for it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use capnweb_runtime::http::SessionKind;
 use capnweb_runtime::transport::{memory, websocket};
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, Stub, Value};
+use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Server, Session, Stub, Value};
 
-use crate::http_server::HttpServer;
+use crate::http_server::{HttpServer, raw_request};
 use crate::support::{assert_no_leaks, eventually};
 
 fn alive_tasks() -> usize {
@@ -201,4 +202,65 @@ async fn a_disconnect_cancels_the_calls_still_running_for_it() {
     drop(client);
     drop(server);
     assert_tasks_at_most(before).await;
+}
+
+/// What the main-object factory saw of one session.
+#[derive(Debug)]
+struct Seen {
+    kind: SessionKind,
+    peer: Option<std::net::SocketAddr>,
+    token: Option<String>,
+}
+
+#[tokio::test]
+async fn the_factory_sees_kind_peer_address_and_headers_on_every_path() {
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let record = seen.clone();
+    let server = Server::builder(move |context| {
+        record.lock().unwrap().push(Seen {
+            kind: context.kind(),
+            peer: context.peer_addr(),
+            token: context
+                .headers()
+                .get("x-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        });
+        Stub::from_fn(|_| async { Ok(Value::String("hi".into())) })
+    })
+    .bind("127.0.0.1:0")
+    .await
+    .unwrap();
+    let port = server.local_addr().port();
+
+    let client = websocket::connect(&format!("ws://127.0.0.1:{port}/rpc"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.main().invoke(()).await.unwrap(),
+        Value::String("hi".into())
+    );
+    let batch = raw_request(
+        port,
+        "POST",
+        &[("x-token", "secret")],
+        br#"["push",["pipeline",0,[],[]]]"#,
+    )
+    .await;
+    assert_eq!(batch.status, 200, "{batch:?}");
+    client.close();
+    server.shutdown().await;
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].kind, SessionKind::WebSocket);
+    assert_eq!(seen[1].kind, SessionKind::HttpBatch);
+    assert_eq!(seen[1].token.as_deref(), Some("secret"));
+    for session in seen.iter() {
+        let peer = session
+            .peer
+            .expect("the peer address is known on every path");
+        assert!(peer.ip().is_loopback(), "{peer}");
+        assert_ne!(peer.port(), port, "the client's port, not the server's");
+    }
 }
