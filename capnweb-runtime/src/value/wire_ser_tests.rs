@@ -163,3 +163,31 @@ async fn local_targets_and_dynamic_awaits_see_trees() {
     let settled = Promise::from_hook(Hook::from_payload(super::to_payload(&data).unwrap()));
     assert_eq!(settled.await.unwrap(), to_value(&data).unwrap());
 }
+
+/// What a generated target answers with a structured result settles as text (the encoder
+/// copies it), and what it reads from a text argument comes straight from that text.
+#[test]
+fn typed_answers_and_arguments_stay_text() {
+    use crate::__private::{decode, encode, respond};
+    let data = BTreeMap::from([("a".to_owned(), vec![1u8, 2])]);
+    let answer = respond(Ok(std::future::ready(encode(data.clone()))));
+    let hook = crate::task::deliver(crate::task::CallSite::Invoke, || answer);
+    assert!(matches!(hook, Hook::Text(_)), "{hook:?}");
+
+    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
+    assert_eq!(args.get::<BTreeMap<String, Vec<u8>>>(0).unwrap(), data);
+    let read: BTreeMap<String, Vec<u8>> = decode(args, "m", 1, |args| args.next("x")).unwrap();
+    assert_eq!(read, data);
+    // The typed read's errors are the tree's, prefixed by the dispatch.
+    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
+    let tree_error = super::from_value::<Vec<u8>>(to_value(&data).unwrap()).unwrap_err();
+    assert_eq!(
+        args.get::<Vec<u8>>(0).unwrap_err().message(),
+        tree_error.message()
+    );
+    let error = decode(args, "m", 1, |args| args.next::<Vec<u8>>("x")).unwrap_err();
+    assert_eq!(
+        error.message(),
+        format!("m(): argument 1 (`x`): {}", tree_error.message())
+    );
+}
