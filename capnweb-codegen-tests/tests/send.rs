@@ -9,8 +9,8 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 
 use capnweb::{
-    Promise, PromiseFuture, ResolveFuture, RpcError, RpcFuture, RpcPromise, RpcTarget, Stub, Value,
-    rpc_interface, rpc_target,
+    Args, Promise, PromiseFuture, ResolveFuture, RpcError, RpcFuture, RpcPromise, RpcTarget, Stub,
+    Value, rpc_interface, rpc_target,
 };
 
 #[rpc_interface]
@@ -115,9 +115,13 @@ fn the_typed_layer_is_send() {
         assert_send(&stub.get("name").into_future());
         assert_send(&stub.get("name").typed::<String>());
         assert_send(&api.fallible().into_future());
-        let dispatch = RpcTarget::call(Arc::new(ApiServer(Impl)), "get", vec![Value::from(1)]);
+        let dispatch = RpcTarget::call(
+            Arc::new(ApiServer(Impl)),
+            "get",
+            vec![Value::from(1)].into(),
+        );
         assert_send(&dispatch);
-        let adhoc = RpcTarget::call(Arc::new(Adhoc), "ping", Vec::new());
+        let adhoc = RpcTarget::call(Arc::new(Adhoc), "ping", Args::new());
         assert_send(&adhoc);
 
         // And for real: clients and promises held across `.await` in spawned tasks.

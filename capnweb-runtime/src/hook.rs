@@ -11,13 +11,14 @@ use std::sync::Arc;
 use crate::error::RpcError;
 use crate::local_promise::LocalPromise;
 use crate::session::{ImportedCap, RemotePromise};
-use crate::target::{RpcTarget, is_blocked_name};
+use crate::target::{Request, RpcTarget, is_blocked_name};
 use crate::task::{CallSite, deliver, spawn_settling};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, Payload, PropertyKey, Value, WireText};
 
-/// A future resolving a hook to its value.
+/// A future resolving a hook to its value (text stays text: the typed layer reads it as it is,
+/// the encoder copies it, everything else expands it).
 pub(crate) type PullFuture =
-    std::pin::Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send + 'static>>;
+    std::pin::Pin<Box<dyn Future<Output = Result<Payload, RpcError>> + Send + 'static>>;
 
 /// What a stub or promise points at.
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub(crate) enum Hook {
     Local(Arc<LocalPromise>),
     /// Settled data (which may contain stubs and promises).
     Value(Arc<Value>),
+    /// Settled plain data in wire form (a typed result, or a large value as received).
+    Text(Arc<WireText>),
     /// A broken reference: every operation fails with this error.
     Error(Arc<RpcError>),
     /// A placeholder inside a `.map()` closure being recorded.
@@ -48,21 +51,29 @@ impl Hook {
         }
     }
 
+    /// A hook for a settled value that may be wire text.
+    pub(crate) fn from_payload(payload: Payload) -> Hook {
+        match payload {
+            Payload::Tree(value) => Hook::from_value(value),
+            Payload::Text(text) => Hook::Text(Arc::new(text)),
+        }
+    }
+
     /// A broken hook.
     pub(crate) fn error(error: RpcError) -> Hook {
         Hook::Error(Arc::new(error))
     }
 
     /// A hook for the outcome of a call.
-    pub(crate) fn from_result(result: Result<Value, RpcError>) -> Hook {
+    pub(crate) fn from_result(result: Result<impl Into<Payload>, RpcError>) -> Hook {
         match result {
-            Ok(v) => Hook::from_value(v),
+            Ok(v) => Hook::from_payload(v.into()),
             Err(e) => Hook::error(e),
         }
     }
 
     /// Calls the method at `path` (an empty path invokes the object itself).
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
         let args = match crate::map::intercept(self, path, Some(args)) {
             Ok(recorded) => return recorded,
             Err(args) => args.unwrap_or_default(),
@@ -73,6 +84,7 @@ impl Hook {
             Hook::Remote(p) => p.call(path, args),
             Hook::Local(p) => p.call(path, args),
             Hook::Value(v) => call_in_value(v, path, args),
+            Hook::Text(_) => Hook::error(not_a_function(path)),
             Hook::Error(_) => self.clone(),
             Hook::MapVar(_) => Hook::error(crate::map::placeholder_misuse()),
         }
@@ -92,6 +104,7 @@ impl Hook {
             Hook::Remote(p) => p.get(path),
             Hook::Local(p) => p.get(path),
             Hook::Value(v) => get_in_value(v, path),
+            Hook::Text(text) => get_in_value(&Arc::new(text.expand()), path),
             Hook::Error(_) => self.clone(),
             Hook::MapVar(_) => Hook::error(crate::map::placeholder_misuse()),
         }
@@ -103,18 +116,19 @@ impl Hook {
         match self {
             Hook::Target(_) | Hook::Import(_) => {
                 let stub = Value::Stub(crate::Stub::from_hook(self.clone()));
-                Box::pin(std::future::ready(Ok(stub)))
+                Box::pin(std::future::ready(Ok(Payload::Tree(stub))))
             }
             Hook::Remote(p) => p.pull(),
             Hook::Local(p) => p.pull(),
             Hook::Value(v) => {
                 if v.contains_promise() {
                     let v = (**v).clone();
-                    Box::pin(substitute(v))
+                    Box::pin(async move { substitute(v).await.map(Payload::Tree) })
                 } else {
-                    Box::pin(std::future::ready(Ok((**v).clone())))
+                    Box::pin(std::future::ready(Ok(Payload::Tree((**v).clone()))))
                 }
             }
+            Hook::Text(text) => Box::pin(std::future::ready(Ok(Payload::Text((**text).clone())))),
             Hook::Error(e) => Box::pin(std::future::ready(Err((**e).clone()))),
             Hook::MapVar(_) => Box::pin(std::future::ready(Err(crate::map::placeholder_misuse()))),
         }
@@ -128,6 +142,7 @@ impl Hook {
             (Hook::Remote(a), Hook::Remote(b)) => Arc::ptr_eq(a, b),
             (Hook::Local(a), Hook::Local(b)) => Arc::ptr_eq(a, b),
             (Hook::Value(a), Hook::Value(b)) => Arc::ptr_eq(a, b),
+            (Hook::Text(a), Hook::Text(b)) => Arc::ptr_eq(a, b),
             (Hook::Error(a), Hook::Error(b)) => Arc::ptr_eq(a, b),
             (Hook::MapVar(a), Hook::MapVar(b)) => a.same_as(b),
             _ => false,
@@ -143,22 +158,15 @@ impl std::fmt::Debug for Hook {
             Hook::Remote(p) => write!(f, "remote promise {}", p.id()),
             Hook::Local(_) => f.write_str("local promise"),
             Hook::Value(v) => write!(f, "value {v:?}"),
+            Hook::Text(text) => write!(f, "value {text:?}"),
             Hook::Error(e) => write!(f, "error: {e}"),
             Hook::MapVar(v) => write!(f, "map placeholder {} {:?}", v.index, v.path),
         }
     }
 }
 
-fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
-    // Wire-form arguments (from a local typed caller, or large plain data as received) go as
-    // they are only to targets that read them with `from_value`; the rest get trees.
-    let args: Vec<Value> =
-        if !target.takes_wire_args() && args.iter().any(|a| matches!(a, Value::Wire(_))) {
-            args.into_iter().map(Value::expanded).collect()
-        } else {
-            args
-        };
-    if args.iter().any(Value::contains_promise) {
+fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Args) -> Hook {
+    if args.contains_promise() {
         // A call waits for its promise arguments, without holding back later calls to the same
         // target (protocol.md section 11, rule 4).
         let hook = Hook::Target(target.clone());
@@ -166,7 +174,7 @@ fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Valu
         let cell = LocalPromise::new();
         let site = CallSite::Method(&path_text(&path)).to_string();
         spawn_settling(cell.clone(), site, async move {
-            match substitute_all(args).await {
+            match substitute_args(args).await {
                 Ok(args) => hook.call(&path, args),
                 Err(e) => Hook::error(e),
             }
@@ -174,9 +182,13 @@ fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Vec<Valu
         return Hook::Local(cell);
     }
     match path {
-        [] => deliver(CallSite::Invoke, || target.clone().invoke(args)),
+        [] => deliver(CallSite::Invoke, || {
+            target.clone().__answer(Request::Invoke(args))
+        }),
         [PropertyKey::Name(name)] if !is_blocked_name(name) => {
-            deliver(CallSite::Method(name), || target.clone().call(name, args))
+            deliver(CallSite::Method(name), || {
+                target.clone().__answer(Request::Call(name, args))
+            })
         }
         [last] => Hook::error(not_a_function(std::slice::from_ref(last))),
         [parent @ .., last] => {
@@ -191,7 +203,9 @@ fn get_from_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey]) -> Hook {
     };
     let first_hook = match first {
         PropertyKey::Name(name) if !is_blocked_name(name) => {
-            deliver(CallSite::Property(name), || target.clone().get(name))
+            deliver(CallSite::Property(name), || {
+                target.clone().__answer(Request::Get(name))
+            })
         }
         _ => Hook::Value(Arc::new(Value::Undefined)),
     };
@@ -234,25 +248,15 @@ fn walk<'a>(mut value: &'a Value, path: &'a [PropertyKey]) -> Walk<'a> {
 }
 
 fn get_in_value(value: &Arc<Value>, path: &[PropertyKey]) -> Hook {
-    let expanded = expand_for_path(value, path);
-    match walk(expanded.as_ref().unwrap_or(value), path) {
+    match walk(value, path) {
         Walk::Data(v) => Hook::Value(Arc::new(v.clone())),
         Walk::Forward(hook, rest) => hook.get(rest),
         Walk::Missing => Hook::Value(Arc::new(Value::Undefined)),
     }
 }
 
-/// A value in wire form as a tree, when a property path has to look inside it.
-fn expand_for_path(value: &Value, path: &[PropertyKey]) -> Option<Value> {
-    match value {
-        Value::Wire(text) if !path.is_empty() => Some(text.expand()),
-        _ => None,
-    }
-}
-
-fn call_in_value(value: &Arc<Value>, path: &[PropertyKey], args: Vec<Value>) -> Hook {
-    let expanded = expand_for_path(value, path);
-    match walk(expanded.as_ref().unwrap_or(value), path) {
+fn call_in_value(value: &Arc<Value>, path: &[PropertyKey], args: Args) -> Hook {
+    match walk(value, path) {
         Walk::Forward(hook, rest) => hook.call(rest, args),
         Walk::Data(_) | Walk::Missing => Hook::error(not_a_function(path)),
     }
@@ -276,11 +280,11 @@ fn path_text(path: &[PropertyKey]) -> String {
 }
 
 /// Replaces every promise inside `value` by its resolution (protocol.md section 5.5).
-pub(crate) fn substitute(value: Value) -> PullFuture {
+pub(crate) fn substitute(value: Value) -> crate::target::CallFuture {
     Box::pin(async move {
         match value {
-            // A resolution in wire form is expanded: it may land inside a tree.
-            Value::Promise(p) => p.hook.pull().await.map(Value::expanded),
+            // A resolution in wire form is expanded: it lands inside a tree.
+            Value::Promise(p) => p.hook.pull().await.map(Payload::into_value),
             Value::Array(items) => Ok(Value::Array(substitute_all(items).await?)),
             Value::Object(map) => {
                 let mut out = crate::value::Object::with_capacity(map.len());
@@ -316,7 +320,7 @@ pub(crate) fn substitute(value: Value) -> PullFuture {
 }
 
 /// [`substitute`] over a list, in order.
-pub(crate) async fn substitute_all(items: Vec<Value>) -> Result<Vec<Value>, RpcError> {
+async fn substitute_all(items: Vec<Value>) -> Result<Vec<Value>, RpcError> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         out.push(if item.contains_promise() {
@@ -326,4 +330,18 @@ pub(crate) async fn substitute_all(items: Vec<Value>) -> Result<Vec<Value>, RpcE
         });
     }
     Ok(out)
+}
+
+/// [`substitute`] over a call's arguments, in order (text holds no promise).
+async fn substitute_args(args: Args) -> Result<Args, RpcError> {
+    let mut out = Vec::with_capacity(args.len());
+    for item in args.into_payloads() {
+        out.push(match item {
+            Payload::Tree(value) if value.contains_promise() => {
+                Payload::Tree(substitute(value).await?)
+            }
+            other => other,
+        });
+    }
+    Ok(Args::from_payloads(out))
 }

@@ -7,11 +7,11 @@ use tokio::sync::oneshot;
 
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, PropertyKey};
 
 /// A pipelined operation waiting for the promise to settle.
 enum Op {
-    Call(Vec<PropertyKey>, Vec<Value>),
+    Call(Vec<PropertyKey>, Args),
     Get(Vec<PropertyKey>),
 }
 
@@ -109,7 +109,7 @@ impl LocalPromise {
         }
     }
 
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
         match self.enqueue(Op::Call(path.to_vec(), args)) {
             Ok(h) => h,
             Err((hook, Op::Call(path, args))) => hook.call(&path, args),

@@ -12,14 +12,23 @@ pub use serde;
 use crate::error::RpcError;
 pub use crate::stub::FromPromise;
 use crate::stub::{Pipeline, Stub};
+pub use crate::target::{Answer, Request};
 use crate::target::{CallFuture, RpcTarget};
 use crate::typed::RpcData;
-use crate::value::{Value, from_value};
+use crate::value::{Args, Payload, Value};
+
+/// One argument as a generated client sends it (see `RpcArg::__into_arg`): possibly wire text,
+/// which only the runtime can read.
+pub struct Arg(pub(crate) Payload);
 
 /// The argument list of a call, from the arguments the generated client method received.
 /// The first conversion error wins; the call is then not sent and its promise is rejected.
-fn collect<const N: usize>(args: [Result<Value, RpcError>; N]) -> Result<Vec<Value>, RpcError> {
-    args.into_iter().collect()
+fn collect<const N: usize>(args: [Result<Arg, RpcError>; N]) -> Result<Args, RpcError> {
+    let mut out = Vec::with_capacity(N);
+    for arg in args {
+        out.push(arg?.0);
+    }
+    Ok(Args::from_payloads(out))
 }
 
 // The client helpers below return whatever the generated method returns: an `RpcPromise<T>`
@@ -30,16 +39,13 @@ fn collect<const N: usize>(args: [Result<Value, RpcError>; N]) -> Result<Vec<Val
 pub fn call<R: FromPromise, const N: usize>(
     stub: &Stub,
     method: &str,
-    args: [Result<Value, RpcError>; N],
+    args: [Result<Arg, RpcError>; N],
 ) -> R {
     stub.call_as(method, collect(args))
 }
 
 /// Invokes the capability itself as a function.
-pub fn invoke<R: FromPromise, const N: usize>(
-    stub: &Stub,
-    args: [Result<Value, RpcError>; N],
-) -> R {
+pub fn invoke<R: FromPromise, const N: usize>(stub: &Stub, args: [Result<Arg, RpcError>; N]) -> R {
     stub.invoke_as(collect(args))
 }
 
@@ -57,9 +63,9 @@ pub fn serve<T: RpcTarget>(target: T) -> Stub {
 // Dispatch
 
 /// The arguments of an incoming call, decoded one by one.
-pub struct Args {
+pub struct ArgReader {
     method: &'static str,
-    values: std::vec::IntoIter<Value>,
+    values: std::vec::IntoIter<Payload>,
     index: usize,
 }
 
@@ -68,11 +74,12 @@ pub struct Args {
 /// `undefined`, so `Option` parameters may be left out, as in JavaScript; extra ones are
 /// refused with a `TypeError`.
 pub fn decode<R>(
-    values: Vec<Value>,
+    args: Args,
     method: &'static str,
     max: usize,
-    f: impl FnOnce(&mut Args) -> Result<R, RpcError>,
+    f: impl FnOnce(&mut ArgReader) -> Result<R, RpcError>,
 ) -> Result<R, RpcError> {
+    let values = args.into_payloads();
     if values.len() > max {
         return Err(RpcError::type_error(format!(
             "{method}() takes {max} argument{}, but {} were given",
@@ -80,20 +87,23 @@ pub fn decode<R>(
             values.len()
         )));
     }
-    f(&mut Args {
+    f(&mut ArgReader {
         method,
         values: values.into_iter(),
         index: 0,
     })
 }
 
-impl Args {
+impl ArgReader {
     /// Decodes the next argument, named `name` in the method's signature.
     pub fn next<T: RpcData>(&mut self, name: &'static str) -> Result<T, RpcError> {
-        let value = self.values.next().unwrap_or(Value::Undefined);
+        let value = self
+            .values
+            .next()
+            .unwrap_or(Payload::Tree(Value::Undefined));
         let index = self.index;
         self.index += 1;
-        from_value(value).map_err(|e| {
+        crate::typed::read_payload(value).map_err(|e| {
             RpcError::type_error(format!(
                 "{}(): argument {} (`{name}`): {}",
                 self.method,
@@ -104,29 +114,37 @@ impl Args {
     }
 }
 
+/// A method's encoded result, possibly wire text (opaque outside the runtime).
+pub struct Reply(Payload);
+
 /// Runs a decoded call: either the future computing the result or the decoding error.
-pub fn respond<F>(call: Result<F, RpcError>) -> CallFuture
+pub fn respond<F>(call: Result<F, RpcError>) -> Answer
 where
-    F: Future<Output = Result<Value, RpcError>> + Send + 'static,
+    F: Future<Output = Result<Reply, RpcError>> + Send + 'static,
 {
     match call {
-        Ok(fut) => Box::pin(fut),
-        Err(e) => Box::pin(std::future::ready(Err(e))),
+        Ok(fut) => Answer::payload(async move { fut.await.map(|Reply(payload)| payload) }),
+        Err(e) => Answer::from(error(e)),
     }
 }
 
+/// A generated target's answer as the tree its `call`, `get` or `invoke` returns.
+pub fn tree(answer: Answer) -> CallFuture {
+    answer.into_call_future()
+}
+
 /// Encodes a method's result.
-pub fn encode<T: RpcData>(value: T) -> Result<Value, RpcError> {
-    let encoded = crate::value::to_value_for_wire(&value);
+pub fn encode<T: RpcData>(value: T) -> Result<Reply, RpcError> {
+    let encoded = crate::value::to_payload(&value);
     drop_result(value, &encoded);
-    encoded
+    encoded.map(Reply)
 }
 
 /// Drops a method's result, after the answer is written if it was large (see
 /// `session::drop_after_write`): its text is all the answer needs.
-fn drop_result<T: RpcData>(value: T, encoded: &Result<Value, RpcError>) {
+fn drop_result<T: RpcData>(value: T, encoded: &Result<Payload, RpcError>) {
     let wire_len = match encoded {
-        Ok(Value::Wire(text)) => text.as_str().len(),
+        Ok(Payload::Text(text)) => text.as_str().len(),
         _ => 0,
     };
     crate::session::drop_after_write(value, wire_len);
@@ -153,7 +171,7 @@ impl<E: Into<RpcError>> IntoRpcError for E {
 }
 
 /// Encodes a method's `Result`: the error becomes a rejection (name, message, properties).
-pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Result<Value, RpcError> {
+pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Result<Reply, RpcError> {
     match result {
         Ok(value) => encode(value),
         Err(e) => Err(e.into_rpc_error()),
@@ -161,18 +179,28 @@ pub fn encode_result<T: RpcData, E: IntoRpcError>(result: Result<T, E>) -> Resul
 }
 
 /// Encodes a capability result (converted by `RpcClient::into_stub`).
-pub fn encode_stub(stub: Stub) -> Result<Value, RpcError> {
-    Ok(Value::Stub(stub))
+pub fn encode_stub(stub: Stub) -> Result<Reply, RpcError> {
+    Ok(Reply(Payload::Tree(Value::Stub(stub))))
+}
+
+fn error(e: RpcError) -> CallFuture {
+    Box::pin(std::future::ready(Err(e)))
 }
 
 /// The answer to a call of a method the target does not have (what JavaScript peers expect).
-pub fn no_such_method(method: &str) -> CallFuture {
-    Box::pin(std::future::ready(Err(RpcError::no_such_method(method))))
+pub fn no_such_method(method: &str) -> Answer {
+    Answer::from(error(RpcError::no_such_method(method)))
 }
 
 /// The answer to a read of a property the target does not have: `undefined`, as in JavaScript.
-pub fn undefined() -> CallFuture {
-    Box::pin(std::future::ready(Ok(Value::Undefined)))
+pub fn undefined() -> Answer {
+    Answer::from(Box::pin(std::future::ready(Ok(Value::Undefined))) as CallFuture)
+}
+
+/// The answer to invoking a target that is not a function (what `RpcTarget::invoke` refuses
+/// with by default).
+pub fn not_callable() -> Answer {
+    Answer::from(error(crate::target::not_callable()))
 }
 
 /// Implements the plumbing of a generated client type: `Clone` (dup), `Debug`,

@@ -14,7 +14,7 @@ use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::target::{FnTarget, RpcTarget};
 use crate::typed::{RpcClient, RpcFuture, RpcPromise};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, Payload, PropertyKey, Value};
 
 /// A capability: a reference to an object that may be local, remote, or still a promise.
 ///
@@ -35,14 +35,20 @@ pub struct Promise {
     pub(crate) hook: Hook,
 }
 
-/// Arguments of a call: a tuple of serializable values, or a `Vec<Value>`.
+/// Arguments of a call: a tuple of serializable values, a `Vec<Value>` or [`Args`].
 pub trait IntoArgs {
     /// Converts into the argument list.
-    fn into_args(self) -> Result<Vec<Value>, RpcError>;
+    fn into_args(self) -> Result<Args, RpcError>;
 }
 
 impl IntoArgs for Vec<Value> {
-    fn into_args(self) -> Result<Vec<Value>, RpcError> {
+    fn into_args(self) -> Result<Args, RpcError> {
+        Ok(Args::from(self))
+    }
+}
+
+impl IntoArgs for Args {
+    fn into_args(self) -> Result<Args, RpcError> {
         Ok(self)
     }
 }
@@ -51,9 +57,9 @@ macro_rules! tuple_args {
     ($($name:ident),*) => {
         impl<$($name: Serialize),*> IntoArgs for ($($name,)*) {
             #[allow(non_snake_case)]
-            fn into_args(self) -> Result<Vec<Value>, RpcError> {
+            fn into_args(self) -> Result<Args, RpcError> {
                 let ($($name,)*) = self;
-                Ok(vec![$(crate::value::to_value_for_wire(&$name)?),*])
+                Ok(Args::from_payloads(vec![$(crate::value::to_payload(&$name)?),*]))
             }
         }
     };
@@ -104,7 +110,7 @@ pub(crate) trait Pipeline {
     fn call_path_as<R: FromPromise>(
         &self,
         path: &[PropertyKey],
-        args: Result<Vec<Value>, RpcError>,
+        args: Result<Args, RpcError>,
     ) -> R {
         R::from_promise(Promise::from_hook(match args {
             Ok(args) => self.hook().call(path, args),
@@ -113,12 +119,12 @@ pub(crate) trait Pipeline {
     }
 
     /// Calls method `method`.
-    fn call_as<R: FromPromise>(&self, method: &str, args: Result<Vec<Value>, RpcError>) -> R {
+    fn call_as<R: FromPromise>(&self, method: &str, args: Result<Args, RpcError>) -> R {
         self.call_path_as(&[PropertyKey::Name(method.to_owned())], args)
     }
 
     /// Invokes the value itself as a function.
-    fn invoke_as<R: FromPromise>(&self, args: Result<Vec<Value>, RpcError>) -> R {
+    fn invoke_as<R: FromPromise>(&self, args: Result<Args, RpcError>) -> R {
         self.call_path_as(&[], args)
     }
 
@@ -297,7 +303,7 @@ impl Future for PromiseFuture {
         self.pull
             .as_mut()
             .poll(cx)
-            .map(|result| result.map(Value::expanded))
+            .map(|result| result.map(Payload::into_value))
     }
 }
 
@@ -333,8 +339,8 @@ impl<C: RpcClient> Future for ResolveFuture<C> {
             // A promise may settle to data rather than a capability; the stub then refers to
             // that value.
             let stub = match result? {
-                Value::Stub(stub) => stub,
-                other => Stub::from_hook(Hook::from_value(other)),
+                Payload::Tree(Value::Stub(stub)) => stub,
+                other => Stub::from_hook(Hook::from_payload(other)),
             };
             Ok(C::from_stub(stub))
         })

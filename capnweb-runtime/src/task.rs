@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
-use crate::target::CallFuture;
+use crate::target::Answer;
 
 /// What a delivered future is, for the error a panic turns into.
 #[derive(Clone, Copy, Debug)]
@@ -62,27 +62,25 @@ pub(crate) fn panic_error(site: impl std::fmt::Display, payload: &(dyn Any + Sen
 /// suspension, so calls start in arrival order (E-order). Only a future that actually suspends
 /// gets a task of its own. `start` makes the future (a target's own code runs there too); a
 /// panic in it, in the first poll or on the task rejects the call instead of unwinding.
-pub(crate) fn deliver(site: CallSite<'_>, start: impl FnOnce() -> CallFuture) -> Hook {
+pub(crate) fn deliver<A: Into<Answer>>(site: CallSite<'_>, start: impl FnOnce() -> A) -> Hook {
     let first = catch_unwind(AssertUnwindSafe(|| {
-        let mut fut = start();
+        let mut fut = start().into();
         let mut cx = Context::from_waker(Waker::noop());
-        match fut.as_mut().poll(&mut cx) {
+        match fut.poll(&mut cx) {
             Poll::Ready(result) => Ok(result),
             Poll::Pending => Err(fut),
         }
     }));
     match first {
         Ok(Ok(result)) => Hook::from_result(result),
-        Ok(Err(fut)) => {
+        Ok(Err(mut fut)) => {
             let cell = LocalPromise::new();
             let site = site.to_string();
             // The first poll above used a no-op waker; polling again on the task registers the
             // task's real waker, as the Future contract allows.
-            spawn_settling(
-                cell.clone(),
-                site,
-                async move { Hook::from_result(fut.await) },
-            );
+            spawn_settling(cell.clone(), site, async move {
+                Hook::from_result(std::future::poll_fn(|cx| fut.poll(cx)).await)
+            });
             Hook::Local(cell)
         }
         Err(payload) => Hook::error(panic_error(site, &*payload)),

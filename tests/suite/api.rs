@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use capnweb_runtime::value::{Date, Object};
 use capnweb_runtime::{
-    CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value, to_value,
+    Args, CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value, to_value,
 };
 use serde::de::DeserializeOwned;
 
@@ -91,7 +91,8 @@ impl TestApi {
 }
 
 impl RpcTarget for TestApi {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
+        let args = args.into_values();
         match method {
             "add" => ready((|| {
                 Ok(Value::Number(arg::<f64>(&args, 0)? + arg::<f64>(&args, 1)?))
@@ -264,10 +265,10 @@ const PEOPLE: [Person; 3] = [
 ];
 
 impl RpcTarget for Users {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
         match method {
             "get" => ready((|| {
-                let id: f64 = arg(&args, 0)?;
+                let id: f64 = args.get(0)?;
                 match PEOPLE.iter().position(|p| f64::from(p.id) == id) {
                     Some(i) => Ok(Value::Stub(Stub::new(User(i)))),
                     None => Err(
@@ -277,7 +278,7 @@ impl RpcTarget for Users {
                 }
             })()),
             "find" => ready((|| {
-                let name: String = arg(&args, 0)?;
+                let name: String = args.get(0)?;
                 Ok(match PEOPLE.iter().position(|p| p.name == name) {
                     Some(i) => Value::Stub(Stub::new(User(i))),
                     None => Value::Null,
@@ -291,7 +292,7 @@ impl RpcTarget for Users {
 struct User(usize);
 
 impl RpcTarget for User {
-    fn call(self: Arc<Self>, method: &str, _args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, _args: Args) -> CallFuture {
         let p = &PEOPLE[self.0];
         match method {
             "profile" => ready((|| {
@@ -327,10 +328,10 @@ struct Counter {
 }
 
 impl RpcTarget for Counter {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
         match method {
             "increment" => ready((|| {
-                let by: Option<f64> = arg(&args, 0)?;
+                let by: Option<f64> = args.get(0)?;
                 let mut v = self.value.lock().unwrap();
                 *v += by.unwrap_or(1.0);
                 Ok(Value::Number(*v))

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::transport::websocket::WebSocketTransport;
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value};
+use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Session, Stub, Value};
 use std::future::IntoFuture;
 
 use futures_util::FutureExt;
@@ -22,15 +22,13 @@ pub struct Recorder {
 }
 
 impl RpcTarget for Recorder {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
         let result = match method {
-            "record" => {
-                from_value::<String>(args.into_iter().next().unwrap_or_default()).map(|s| {
-                    let mut seen = self.seen.lock().unwrap();
-                    seen.push(s);
-                    Value::Number(seen.len() as f64)
-                })
-            }
+            "record" => args.get::<String>(0).map(|s| {
+                let mut seen = self.seen.lock().unwrap();
+                seen.push(s);
+                Value::Number(seen.len() as f64)
+            }),
             other => Err(RpcError::no_such_method(other)),
         };
         Box::pin(std::future::ready(result))

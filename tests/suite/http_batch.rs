@@ -9,7 +9,9 @@ use std::time::Duration;
 use capnweb_runtime::batch::{BatchSession, handle_batch};
 use capnweb_runtime::http::{self, BatchClient};
 use capnweb_runtime::value::{Date, Object};
-use capnweb_runtime::{CallFuture, Promise, RpcError, RpcTarget, SessionOptions, Stub, Value};
+use capnweb_runtime::{
+    Args, CallFuture, Promise, RpcError, RpcTarget, SessionOptions, Stub, Value,
+};
 use futures_util::future::join_all;
 
 use crate::api::{TestApi, drop_count};
@@ -427,8 +429,8 @@ fn later() -> Promise {
 }
 
 impl RpcTarget for Lazy {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
-        let result = match (method, args.into_iter().next()) {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
+        let result = match (method, args.into_values().into_iter().next()) {
             ("lazy", _) => {
                 let mut map = Object::new();
                 map.insert("now".into(), 1.into());

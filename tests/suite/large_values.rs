@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::{
-    CallFuture, RpcClient, RpcError, RpcTarget, Session, Stub, Value, rpc_interface, rpc_target,
+    Args, CallFuture, RpcClient, RpcError, RpcTarget, Session, Stub, Value, rpc_interface,
+    rpc_target, to_value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,20 +76,24 @@ impl TableEcho for TypedEcho {
     }
 }
 
-/// A dynamic server that records whether each argument arrived as a tree.
+/// A hand-written server that reads its large argument both ways: as a tree and as a type.
 #[derive(Default)]
-struct ArgShapes {
-    seen_text: Mutex<Vec<bool>>,
+struct ArgReads {
+    reads: Mutex<Vec<(usize, Value, Table)>>,
 }
 
-impl RpcTarget for ArgShapes {
-    fn call(self: Arc<Self>, _method: &str, args: Vec<Value>) -> CallFuture {
-        let shapes = args.iter().map(|a| matches!(a, Value::Wire(_)));
-        self.seen_text.lock().unwrap().extend(shapes);
-        Box::pin(std::future::ready(Ok(args
-            .into_iter()
-            .next()
-            .unwrap_or_default())))
+impl RpcTarget for ArgReads {
+    fn call(self: Arc<Self>, _method: &str, args: Args) -> CallFuture {
+        let tree = args.value(0);
+        let typed = args.get::<Table>(0);
+        let result = typed.map(|typed| {
+            self.reads
+                .lock()
+                .unwrap()
+                .push((args.len(), tree.clone(), typed));
+            tree
+        });
+        Box::pin(std::future::ready(result))
     }
 }
 
@@ -108,15 +113,20 @@ async fn typed_client_and_typed_server_share_large_records() {
 }
 
 #[tokio::test]
-async fn targets_that_take_trees_get_large_arguments_as_trees() {
+async fn hand_written_targets_read_large_arguments_as_trees_or_types() {
     let (a, b) = memory::pair();
-    let target = Arc::new(ArgShapes::default());
+    let target = Arc::new(ArgReads::default());
     let server = Session::new(b, Some(Stub::from_arc(target.clone())));
     let client = Session::new(a, None);
     let echo = TableEchoClient::from_stub(client.main());
     let sent = table();
     assert_eq!(echo.echo(sent.clone()).await.unwrap(), sent);
-    assert_eq!(*target.seen_text.lock().unwrap(), [false]);
+    let reads = std::mem::take(&mut *target.reads.lock().unwrap());
+    assert_eq!(reads.len(), 1);
+    let (count, tree, typed) = &reads[0];
+    assert_eq!(*count, 1);
+    assert_eq!(*tree, to_value(&sent).unwrap());
+    assert_eq!(*typed, sent);
     drop(echo);
     assert_no_leaks(&[&client, &server]).await;
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use capnweb_runtime::{CallFuture, Promise, RpcError, RpcTarget, Session, Stub, Value};
+use capnweb_runtime::{Args, CallFuture, Promise, RpcError, RpcTarget, Session, Stub, Value};
 
 use crate::api::{created_count, drop_count};
 use crate::support::{assert_no_leaks, eventually, memory_pair};
@@ -100,10 +100,10 @@ struct Tracked {
 }
 
 impl RpcTarget for Tracked {
-    fn call(self: Arc<Self>, method: &str, _args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, _args: Args) -> CallFuture {
         Box::pin(std::future::ready(Err(RpcError::no_such_method(method))))
     }
-    fn invoke(self: Arc<Self>, _args: Vec<Value>) -> CallFuture {
+    fn invoke(self: Arc<Self>, _args: Args) -> CallFuture {
         Box::pin(std::future::ready(Ok(Value::Number(1.0))))
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Stub, Value};
+use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Stub, Value};
 
 use crate::transports::{Over, each_transport};
 
@@ -61,7 +61,7 @@ async fn panics_are_contained_on_the_multi_thread_runtime() {
 struct Waits(Arc<tokio::sync::Notify>);
 
 impl RpcTarget for Waits {
-    fn call(self: Arc<Self>, _method: &str, _args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, _method: &str, _args: Args) -> CallFuture {
         Box::pin(async move {
             self.0.notified().await;
             Ok(Value::Null)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use capnweb_runtime::http::SessionKind;
 use capnweb_runtime::transport::{memory, websocket};
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Server, Session, Stub, Value};
+use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Server, Session, Stub, Value};
 
 use crate::http_server::{HttpServer, raw_request};
 use crate::support::{assert_no_leaks, eventually};
@@ -170,7 +170,7 @@ impl Drop for Stuck {
 struct Waiter(Arc<AtomicU32>);
 
 impl RpcTarget for Waiter {
-    fn call(self: Arc<Self>, _method: &str, _args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, _method: &str, _args: Args) -> CallFuture {
         let stuck = Stuck(self.0.clone());
         Box::pin(async move {
             let _stuck = stuck;

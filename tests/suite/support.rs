@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use capnweb_runtime::transport::memory;
-use capnweb_runtime::{CallFuture, RpcError, RpcTarget, Session, SessionStats, Stub, Value};
+use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Session, SessionStats, Stub, Value};
 
 use crate::api::TestApi;
 use crate::server::BASELINE;
@@ -54,16 +54,14 @@ pub struct Listener {
 }
 
 impl RpcTarget for Listener {
-    fn call(self: Arc<Self>, method: &str, args: Vec<Value>) -> CallFuture {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
         let reply = match method {
             "onEvent" => {
                 let n = self.events.fetch_add(1, Ordering::SeqCst) + 1;
                 Ok(Value::String(format!("ack {n}")))
             }
             "done" => {
-                let n: u32 =
-                    capnweb_runtime::from_value(args.into_iter().next().unwrap_or_default())
-                        .unwrap_or(0);
+                let n: u32 = args.get(0).unwrap_or(0);
                 Ok(Value::String(format!("done after {n}")))
             }
             other => Err(RpcError::no_such_method(other)),

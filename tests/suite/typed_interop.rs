@@ -168,7 +168,7 @@ async fn calls_and_pipelines(api: &TestApiClient) -> Result<(), RpcError> {
     let sent = Value::Array(vec![1.into(), "two".into(), Value::Null, Value::Undefined]);
     assert_eq!(api.echo(&sent).await?, sent);
     // Pipelining into a plain data result: a structured value travels in wire form
-    // (`Value::Wire`) both ways, and the server walks into it for the property read.
+    // (text, not a tree) both ways, and the server walks into it for the property read.
     let record: Value = serde_json::from_str::<serde_json::Value>(
         r#"{"name": "Ada", "langs": ["en", "fr"], "address": {"city": "London"}}"#,
     )

@@ -64,7 +64,7 @@ fn method(krate: &Path, vis: &Visibility, m: &Method) -> TokenStream {
     });
     let values = m.args.iter().map(|a| {
         let (name, ty) = (&a.ident, &a.ty);
-        quote!(#krate::RpcArg::<#ty>::into_rpc_value(#name))
+        quote!(#krate::RpcArg::<#ty>::__into_arg(#name))
     });
     let cap = m.output.capability;
     let body = match m.kind {

@@ -30,77 +30,95 @@ pub(crate) fn target_impl(
         .iter()
         .filter(|m| m.kind == Kind::Property)
         .collect();
-    let call_fn = {
-        let arms = calls.iter().map(|m| {
-            let (cfgs, wire) = (&m.cfgs, &m.wire);
+    let private = quote!(#krate::__private);
+    let call_arms = calls.iter().map(|m| {
+        let (cfgs, wire) = (&m.cfgs, &m.wire);
+        let body = dispatch(krate, receiver, m, quote!(args));
+        quote!(#(#cfgs)* #wire => #body,)
+    });
+    // A binding nothing reads would warn in the user's crate.
+    let args = if calls.is_empty() {
+        quote!(_)
+    } else {
+        quote!(args)
+    };
+    let property_arms = properties.iter().map(|m| {
+        let (cfgs, wire) = (&m.cfgs, &m.wire);
+        let body = dispatch(krate, receiver, m, quote!(#krate::Args::new()));
+        quote!(#(#cfgs)* #wire => #body,)
+    });
+    let invoke = methods.iter().find(|m| m.kind == Kind::Invoke);
+    let invoke_arm = match invoke {
+        Some(m) => {
+            let cfgs = &m.cfgs;
             let body = dispatch(krate, receiver, m, quote!(args));
-            quote!(#(#cfgs)* #wire => #body,)
-        });
-        // A parameter nothing reads would warn in the user's crate.
-        let args = if calls.is_empty() {
-            quote!(_args)
-        } else {
-            quote!(args)
-        };
-        quote! {
-            fn call(
-                self: ::std::sync::Arc<Self>,
-                method: &::core::primitive::str,
-                #args: ::std::vec::Vec<#krate::Value>,
-            ) -> #krate::CallFuture {
-                match method {
-                    #(#arms)*
-                    _ => #krate::__private::no_such_method(method),
-                }
+            // Reachable only when the method is configured out.
+            quote! {
+                #(#cfgs)*
+                #private::Request::Invoke(args) => #body,
+                #[allow(unreachable_patterns)]
+                #private::Request::Invoke(_) => #private::not_callable(),
             }
         }
+        None => quote!(#private::Request::Invoke(_) => #private::not_callable(),),
     };
+    // `call`, `get` and `invoke` (the API, for code that calls the target directly) answer
+    // through `__answer`, which the runtime uses: its results may be wire text.
     let get_fn = (!properties.is_empty()).then(|| {
-        let arms = properties.iter().map(|m| {
-            let (cfgs, wire) = (&m.cfgs, &m.wire);
-            let body = dispatch(krate, receiver, m, quote!(::std::vec::Vec::new()));
-            quote!(#(#cfgs)* #wire => #body,)
-        });
         quote! {
             fn get(
                 self: ::std::sync::Arc<Self>,
                 property: &::core::primitive::str,
             ) -> #krate::CallFuture {
-                match property {
-                    #(#arms)*
-                    _ => #krate::__private::undefined(),
-                }
+                #private::tree(#krate::RpcTarget::__answer(self, #private::Request::Get(property)))
             }
         }
     });
-    let invoke_fn = methods.iter().find(|m| m.kind == Kind::Invoke).map(|m| {
+    let invoke_fn = invoke.map(|m| {
         let cfgs = &m.cfgs;
-        let body = dispatch(krate, receiver, m, quote!(args));
         quote! {
             #(#cfgs)*
-            fn invoke(
-                self: ::std::sync::Arc<Self>,
-                args: ::std::vec::Vec<#krate::Value>,
-            ) -> #krate::CallFuture {
-                #body
+            fn invoke(self: ::std::sync::Arc<Self>, args: #krate::Args) -> #krate::CallFuture {
+                #private::tree(#krate::RpcTarget::__answer(self, #private::Request::Invoke(args)))
             }
         }
     });
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::RpcTarget for #self_ty #where_clause {
-            // Every argument is read with `from_value`, which parses wire text directly.
-            fn takes_wire_args(&self) -> bool {
-                true
+            fn call(
+                self: ::std::sync::Arc<Self>,
+                method: &::core::primitive::str,
+                args: #krate::Args,
+            ) -> #krate::CallFuture {
+                #private::tree(#krate::RpcTarget::__answer(
+                    self,
+                    #private::Request::Call(method, args),
+                ))
             }
-            #call_fn
             #get_fn
             #invoke_fn
+            fn __answer(
+                self: ::std::sync::Arc<Self>,
+                request: #private::Request<'_>,
+            ) -> #private::Answer {
+                match request {
+                    #private::Request::Call(method, #args) => match method {
+                        #(#call_arms)*
+                        _ => #private::no_such_method(method),
+                    },
+                    #private::Request::Get(property) => match property {
+                        #(#property_arms)*
+                        _ => #private::undefined(),
+                    },
+                    #invoke_arm
+                }
+            }
         }
     }
 }
 
-/// Decodes the arguments, runs the method and encodes its result, as a `CallFuture`.
+/// Decodes the arguments, runs the method and encodes its result, as an `Answer`.
 fn dispatch(krate: &Path, receiver: &Receiver<'_>, m: &Method, args: TokenStream) -> TokenStream {
     let name = if m.kind == Kind::Invoke {
         m.display_name()

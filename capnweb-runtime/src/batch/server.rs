@@ -77,7 +77,7 @@ impl BatchReply {
 /// use capnweb_runtime::Stub;
 /// # struct Api;
 /// # impl capnweb_runtime::RpcTarget for Api {
-/// #     fn call(self: std::sync::Arc<Self>, m: &str, _: Vec<capnweb_runtime::Value>)
+/// #     fn call(self: std::sync::Arc<Self>, m: &str, _: capnweb_runtime::Args)
 /// #         -> capnweb_runtime::CallFuture { unimplemented!() }
 /// # }
 /// let reply = handle_batch(body, Stub::new(Api), &BatchServerOptions::default()).await;

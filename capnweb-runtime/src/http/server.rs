@@ -34,7 +34,7 @@ pub(crate) type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'stat
 /// struct Api;
 ///
 /// impl RpcTarget for Api {
-///     fn call(self: Arc<Self>, method: &str, _args: Vec<Value>) -> CallFuture {
+///     fn call(self: Arc<Self>, method: &str, _args: capnweb_runtime::Args) -> CallFuture {
 ///         let result = match method {
 ///             "hello" => Ok(Value::String("Hello!".into())),
 ///             other => Err(RpcError::no_such_method(other)),

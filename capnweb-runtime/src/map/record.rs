@@ -16,7 +16,7 @@ use crate::hook::Hook;
 use crate::session::write_path;
 use crate::stub::{Promise, Stub};
 use crate::task::{CallSite, deliver};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, PayloadRef, PropertyKey, Value};
 use crate::wire::{Json, Limits, RefEncoder, encode, json};
 
 use super::replay::{Program, replay};
@@ -67,8 +67,8 @@ pub(crate) fn suspended<R>(f: impl FnOnce() -> R) -> R {
 pub(crate) fn intercept(
     hook: &Hook,
     path: &[PropertyKey],
-    args: Option<Vec<Value>>,
-) -> Result<Hook, Option<Vec<Value>>> {
+    args: Option<Args>,
+) -> Result<Hook, Option<Args>> {
     if !recording() {
         return Err(args);
     }
@@ -87,7 +87,7 @@ fn record_op(
     depth: usize,
     hook: &Hook,
     path: &[PropertyKey],
-    args: Option<Vec<Value>>,
+    args: Option<Args>,
 ) -> Result<Hook, RpcError> {
     let (index, mut full_path) = reference(stack, depth, hook);
     full_path.extend_from_slice(path);
@@ -168,6 +168,7 @@ impl RefEncoder for RecordEncoder<'_> {
         match &promise.hook {
             // A value already at hand travels inline.
             Hook::Value(v) => encode::encode_value(v, self, out),
+            Hook::Text(text) => encode::encode_payload(PayloadRef::Text(text), self, out),
             hook => {
                 self.write_ref("pipeline", hook, out);
                 Ok(())

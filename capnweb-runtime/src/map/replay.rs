@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use crate::error::RpcError;
-use crate::hook::{Hook, PullFuture};
+use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
-use crate::value::{PropertyKey, Value};
+use crate::target::CallFuture;
+use crate::value::{Args, PropertyKey, Value};
 use crate::wire::{Capture, Json, Limits, RefDecoder, decode};
 
 /// A recorded mapper: its captures (already resolved to hooks) and instructions.
@@ -18,9 +19,9 @@ pub(crate) struct Program {
 
 /// Waits for `subject` and applies `program` to it. Captures are released when the returned
 /// future finishes (they are owned by it).
-pub(crate) fn replay(subject: Hook, program: Program) -> PullFuture {
+pub(crate) fn replay(subject: Hook, program: Program) -> CallFuture {
     Box::pin(async move {
-        let value = subject.pull().await?.expanded();
+        let value = subject.pull().await?.into_value();
         drop(subject);
         match value {
             Value::Array(items) => {
@@ -83,7 +84,7 @@ impl MapDecoder<'_> {
         &self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Hook, RpcError> {
         let hook = self.var(id)?;
         Ok(match (path, args) {
@@ -99,6 +100,7 @@ impl MapDecoder<'_> {
 fn as_promise_value(hook: Hook) -> Value {
     match hook {
         Hook::Value(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+        Hook::Text(text) => text.expand(),
         other => Value::Promise(Promise::from_hook(other)),
     }
 }
@@ -108,7 +110,7 @@ impl RefDecoder for MapDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Stub(Stub::from_hook(self.apply(id, path, args)?)))
     }
@@ -117,7 +119,7 @@ impl RefDecoder for MapDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError> {
         Ok(as_promise_value(self.apply(id, path, args)?))
     }

@@ -10,14 +10,14 @@ use crate::hook::Hook;
 use crate::local_promise::LocalPromise;
 use crate::target::CallFuture;
 use crate::task::{CallSite, deliver, in_scope, run_contained};
-use crate::value::{PropertyKey, Value};
+use crate::value::PropertyKey;
 
 /// A call or property read on a local hook, made once the lock is released.
 pub(crate) enum Delivery {
     Call {
         hook: Hook,
         path: Vec<PropertyKey>,
-        args: Vec<Value>,
+        args: crate::value::Args,
         result: Arc<LocalPromise>,
     },
     Get {
@@ -54,7 +54,7 @@ impl Effects {
         &mut self,
         hook: Hook,
         path: Vec<PropertyKey>,
-        args: Vec<Value>,
+        args: crate::value::Args,
     ) -> Hook {
         let result = LocalPromise::new();
         self.deliveries.push(Delivery::Call {

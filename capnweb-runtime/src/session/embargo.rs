@@ -70,7 +70,7 @@ fn is_on_our_side(hook: &Hook, session: &Arc<SessionInner>) -> bool {
         Hook::Remote(p) => !Arc::ptr_eq(&p.session, session),
         Hook::Target(_) | Hook::Local(_) => true,
         Hook::Value(v) => contains_capability(v),
-        Hook::Error(_) | Hook::MapVar(_) => false,
+        Hook::Text(_) | Hook::Error(_) | Hook::MapVar(_) => false,
     }
 }
 

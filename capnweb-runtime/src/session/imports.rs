@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use super::{DroppedImport, ImportSlot, SessionInner};
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, PropertyKey};
 
 /// A capability the peer hosts: our import `id`. The last handle's drop releases it.
 pub(crate) struct ImportedCap {
@@ -22,7 +22,7 @@ impl ImportedCap {
         self.id
     }
 
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
         let session = &self.session;
         session.with_state(|st, fx| st.send_push(session, fx, self.id, path, Some(args)))
     }
@@ -94,7 +94,7 @@ impl RemotePromise {
         }
     }
 
-    fn pipeline(&self, path: &[PropertyKey], args: Option<Vec<Value>>) -> Hook {
+    fn pipeline(&self, path: &[PropertyKey], args: Option<Args>) -> Hook {
         let session = &self.session;
         let outcome = session.with_state(|st, fx| {
             // Lock order: session state, then promise state.
@@ -114,7 +114,7 @@ impl RemotePromise {
         }
     }
 
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Vec<Value>) -> Hook {
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
         self.pipeline(path, Some(args))
     }
 

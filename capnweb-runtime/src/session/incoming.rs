@@ -114,7 +114,7 @@ impl State {
             }
             Message::Resolve(id, expr) => {
                 let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
-                self.settle_import(session, id, Hook::from_value(value), fx);
+                self.settle_import(session, id, Hook::from_payload(value), fx);
             }
             Message::Reject(id, expr) => {
                 let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
@@ -122,7 +122,7 @@ impl State {
                     session,
                     id,
                     // A thrown plain value may have been kept as text; errors carry trees.
-                    Hook::error(RpcError::from_wire_value(value.expanded())),
+                    Hook::error(RpcError::from_wire_value(value.into_value())),
                     fx,
                 );
             }
@@ -161,7 +161,7 @@ impl State {
         session: &Arc<SessionInner>,
         fx: &mut Effects,
         expr: Expr<'_>,
-    ) -> Result<(i64, Value), RpcError> {
+    ) -> Result<(i64, crate::value::Payload), RpcError> {
         if let Some(reason) = &self.broken {
             return Err(reason.clone());
         }
@@ -176,8 +176,8 @@ impl State {
     }
 
     /// Records the result of push `id` as an export.
-    fn add_push_export(&mut self, id: i64, value: Value, fx: &mut Effects) {
-        let mut hook = Hook::from_value(value);
+    fn add_push_export(&mut self, id: i64, value: crate::value::Payload, fx: &mut Effects) {
+        let mut hook = Hook::from_payload(value);
         if let Hook::Local(cell) = &hook {
             // Calls that finished synchronously need no promise in between.
             if let Some(settled) = cell.settled() {
@@ -266,7 +266,7 @@ impl<'a> SessionDecoder<'a> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<crate::value::Args>,
     ) -> Result<Hook, RpcError> {
         let hook = match self.st.exports.get(&id) {
             Some(entry) => entry.hook.clone(),
@@ -293,7 +293,7 @@ impl RefDecoder for SessionDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<crate::value::Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Stub(Stub::from_hook(
             self.reference(id, path, args)?,
@@ -304,7 +304,7 @@ impl RefDecoder for SessionDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<crate::value::Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Promise(Promise::from_hook(
             self.reference(id, path, args)?,

@@ -13,7 +13,7 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::task::{panic_error, spawn_detached, unfinished_error};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, Payload, PayloadRef, PropertyKey};
 use crate::wire::{NoRefs, RefEncoder, encode, json, message};
 
 impl State {
@@ -49,7 +49,7 @@ impl State {
         fx: &mut Effects,
         target: i64,
         path: &[PropertyKey],
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Hook {
         if let Some(reason) = &self.broken {
             return broken_hook(reason);
@@ -126,7 +126,7 @@ impl State {
         session: &Arc<SessionInner>,
         fx: &mut Effects,
         id: i64,
-        result: Result<&Value, &RpcError>,
+        result: Result<PayloadRef<'_>, &RpcError>,
     ) -> String {
         let value = match result {
             Ok(value) => value,
@@ -139,7 +139,7 @@ impl State {
             fx,
             session,
         };
-        match encode::encode_value(value, &mut enc, &mut text) {
+        match encode::encode_payload(value, &mut enc, &mut text) {
             Ok(()) => {
                 message::end_message(&mut text);
                 text
@@ -171,17 +171,21 @@ impl SessionInner {
     /// task when the value is already there.
     pub(crate) fn start_settlement(&self, id: i64, hook: Hook) {
         // A plain settled value is encoded where it lies: pulling would copy all of it.
-        if let Hook::Value(value) = &hook
-            && !value.contains_promise()
-        {
-            return self.send_settlement(id, Ok(value));
+        match &hook {
+            Hook::Value(value) if !value.contains_promise() => {
+                return self.send_settlement(id, Ok(PayloadRef::Tree(value)));
+            }
+            Hook::Text(text) => return self.send_settlement(id, Ok(PayloadRef::Text(text))),
+            _ => {}
         }
         let settling = self.settling_guard();
         let mut fut = hook.pull();
         drop(hook);
         let mut cx = Context::from_waker(Waker::noop());
         match fut.as_mut().poll(&mut cx) {
-            Poll::Ready(result) => self.send_settlement(id, result.as_ref()),
+            Poll::Ready(result) => {
+                self.send_settlement(id, result.as_ref().map(Payload::as_ref));
+            }
             Poll::Pending => {
                 let mut owed = SettlementOwed {
                     session: Some(self.arc()),
@@ -193,7 +197,7 @@ impl SessionInner {
                         Err(payload) => Err(panic_error("settling a result", &*payload)),
                     };
                     let session = owed.paid();
-                    session.send_settlement(id, result.as_ref());
+                    session.send_settlement(id, result.as_ref().map(Payload::as_ref));
                     drop(settling);
                     session.flush_now();
                 });
@@ -201,7 +205,7 @@ impl SessionInner {
         }
     }
 
-    fn send_settlement(&self, id: i64, result: Result<&Value, &RpcError>) {
+    fn send_settlement(&self, id: i64, result: Result<PayloadRef<'_>, &RpcError>) {
         let session = self.arc();
         self.with_state(|st, fx| {
             // Released meanwhile (or the session ended): nobody is waiting for it.
@@ -276,6 +280,9 @@ impl SessionEncoder<'_> {
                 }
             },
             Hook::Value(v) if as_promise => encode::encode_value(v, self, out),
+            Hook::Text(text) if as_promise => {
+                encode::encode_payload(PayloadRef::Text(text), self, out)
+            }
             Hook::Remote(p) => match p.settled() {
                 Some(resolved) => self.encode_hook(&resolved, as_promise, out),
                 None => {
@@ -288,7 +295,7 @@ impl SessionEncoder<'_> {
                 Ok(())
             }
             Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
-            Hook::Target(_) | Hook::Import(_) | Hook::Value(_) => {
+            Hook::Target(_) | Hook::Import(_) | Hook::Value(_) | Hook::Text(_) => {
                 self.export_new(hook, false, out);
                 Ok(())
             }

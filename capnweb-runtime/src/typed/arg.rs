@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::promise::RpcPromise;
+use crate::__private::Arg;
 use crate::error::RpcError;
-use crate::value::{Value, to_value, to_value_for_wire};
+use crate::value::{Payload, Value, to_payload, to_value};
 
 /// A type that can be an argument or a result of an RPC method: serde both ways, and `Send +
 /// 'static` so targets run on a multi-threaded runtime.
@@ -42,19 +43,37 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> RpcData for T {}
 pub trait RpcArg<T> {
     /// Converts the argument to the value that travels.
     fn into_rpc_value(self) -> Result<Value, RpcError>;
+
+    /// Not part of the API: the argument as the generated client sends it, which may be
+    /// serialized straight into wire text.
+    #[doc(hidden)]
+    fn __into_arg(self) -> Result<Arg, RpcError>
+    where
+        Self: Sized,
+    {
+        self.into_rpc_value().map(|value| Arg(Payload::Tree(value)))
+    }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Serialize> RpcArg<T> for T {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value_for_wire(&self)
+        to_value(&self)
+    }
+
+    fn __into_arg(self) -> Result<Arg, RpcError> {
+        to_payload(&self).map(Arg)
     }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Serialize> RpcArg<T> for &T {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value_for_wire(self)
+        to_value(self)
+    }
+
+    fn __into_arg(self) -> Result<Arg, RpcError> {
+        to_payload(self).map(Arg)
     }
 }
 
@@ -78,7 +97,11 @@ impl RpcArg<String> for &str {
 
 impl<T: Serialize> RpcArg<Vec<T>> for &[T] {
     fn into_rpc_value(self) -> Result<Value, RpcError> {
-        to_value_for_wire(self)
+        to_value(self)
+    }
+
+    fn __into_arg(self) -> Result<Arg, RpcError> {
+        to_payload(self).map(Arg)
     }
 }
 

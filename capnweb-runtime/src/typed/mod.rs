@@ -21,3 +21,23 @@ pub use arg::{RpcArg, RpcData};
 pub use client::RpcClient;
 pub use map::{MapOutput, MapSubject};
 pub use promise::{RpcFuture, RpcPromise};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::RpcError;
+use crate::value::Payload;
+
+/// Reads a typed argument or result. The text it was read from is not needed afterwards; when
+/// it is large, it is freed after the session reader's next write rather than before it (see
+/// `session::drop_after_write`).
+pub(crate) fn read_payload<T: DeserializeOwned>(payload: Payload) -> Result<T, RpcError> {
+    match payload {
+        Payload::Tree(value) => crate::value::from_value(value),
+        Payload::Text(text) => {
+            let read = text.read();
+            let len = text.as_str().len();
+            crate::session::drop_after_write(text, len);
+            read
+        }
+    }
+}

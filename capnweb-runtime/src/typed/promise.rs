@@ -12,7 +12,7 @@ use super::client::RpcClient;
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::stub::{FromPromise, IntoArgs, Pipeline, Promise};
-use crate::value::{PropertyKey, Value, from_value, to_value};
+use crate::value::{PropertyKey, Value, to_value};
 
 /// The eventual result of a typed call that returns data of type `T`.
 ///
@@ -151,7 +151,7 @@ impl<T: DeserializeOwned> IntoFuture for RpcPromise<T> {
 
     fn into_future(self) -> RpcFuture<T> {
         RpcFuture {
-            // The raw pull: `from_value` reads a value in wire form itself.
+            // The raw pull: a value in wire form is read as it is.
             pull: self.promise.hook.pull(),
             _type: PhantomData,
         }
@@ -174,7 +174,7 @@ impl<T: DeserializeOwned> Future for RpcFuture<T> {
         self.pull
             .as_mut()
             .poll(cx)
-            .map(|result| result.and_then(from_value))
+            .map(|result| result.and_then(super::read_payload))
     }
 }
 

@@ -17,14 +17,6 @@ use crate::wire::decode::MAX_SAFE_INTEGER;
 
 /// Converts a [`Value`] into any serde-deserializable type.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RpcError> {
-    if let Value::Wire(text) = &value
-        && let Some(direct) = super::wire_de::from_wire_text(text.as_str())
-    {
-        let len = text.as_str().len();
-        crate::session::drop_after_write(value, len);
-        return Ok(direct);
-    }
-    let value = value.expanded();
     deserialize_scope(|| T::deserialize(value))
 }
 

@@ -4,6 +4,7 @@
 //! [`Value`] is the schema-free representation that the dynamic API hands to and takes from the
 //! application. Typed code converts to and from it through serde ([`to_value`], [`from_value`]).
 
+mod args;
 mod bigint;
 mod de;
 mod de_access;
@@ -23,11 +24,11 @@ mod wire_ser;
 mod wire_ser_tests;
 mod wire_text;
 
+pub use args::Args;
 pub use de::from_value;
 pub use ser::to_value;
 pub use types::{BigInt, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined};
-pub use wire_text::WireText;
-pub(crate) use wire_text::to_value_for_wire;
+pub(crate) use wire_text::{Payload, PayloadRef, WireText, to_payload};
 
 use crate::stub::{Promise, Stub};
 
@@ -81,13 +82,6 @@ pub enum Value {
     Stub(Stub),
     /// A promise that is replaced by its resolution before the value reaches the application.
     Promise(Promise),
-    /// Plain data still in its wire form: what the typed layer makes of structured arguments
-    /// and results, and how large plain values arrive, so they travel between wire text and
-    /// typed code without a tree in between. The runtime expands it ([`Value::expanded`])
-    /// before handing a value to application code that takes trees, so you meet it only in
-    /// values you did not get from the runtime's API (or as arguments of an
-    /// [`RpcTarget`](crate::RpcTarget) that [takes them](crate::RpcTarget::takes_wire_args)).
-    Wire(WireText),
 }
 
 impl Value {
@@ -111,8 +105,6 @@ impl Value {
             Value::Response(_) => "Response",
             Value::Stub(_) => "stub",
             Value::Promise(_) => "promise",
-            Value::Wire(text) if text.as_str().starts_with('[') => "array",
-            Value::Wire(_) => "object",
         }
     }
 
@@ -136,9 +128,6 @@ impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         use Value::*;
         match (self, other) {
-            (Wire(a), Wire(b)) => a == b || a.expand() == b.expand(),
-            (Wire(a), b) => a.expand() == *b,
-            (a, Wire(b)) => *a == b.expand(),
             (Undefined, Undefined) | (Null, Null) => true,
             (Bool(a), Bool(b)) => a == b,
             (Number(a), Number(b)) => a == b || (a.is_nan() && b.is_nan()),

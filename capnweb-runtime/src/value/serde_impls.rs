@@ -131,7 +131,6 @@ impl<'de> Deserializer<'de> for Parked {
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Value::Wire(text) => text.expand().serialize(serializer),
             Value::Undefined => serializer.serialize_unit(),
             Value::Null => serializer.serialize_none(),
             Value::Bool(b) => serializer.serialize_bool(*b),

@@ -1,6 +1,6 @@
 //! Typed data straight from wire text: the read-side twin of `wire_ser`.
 //!
-//! [`Value::Wire`](super::Value::Wire) text is plain data (objects, scalars and escaped arrays
+//! [`WireText`](super::WireText) is plain data (objects, scalars and escaped arrays
 //! only), so serde_json can parse it into the caller's type directly once every escaped array
 //! `[[...]]` is read as the array inside it. The adapters here do that unwrapping around
 //! serde_json's deserializer, its visitors and its access types, and read numbers the way the

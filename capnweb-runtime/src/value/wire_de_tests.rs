@@ -108,7 +108,7 @@ fn integer_targets_accept_what_the_tree_accepts() {
     // The tree reads these integral doubles as integers; the direct read gives up on them.
     let text = "[[12345678901234567890]]";
     left_to_tree::<Vec<u64>>(text);
-    let from_wire: Vec<u64> = from_value(Value::Wire(WireText::received(text))).unwrap();
+    let from_wire: Vec<u64> = WireText::received(text).read().unwrap();
     assert_eq!(from_wire, vec![12_345_678_901_234_567_168]);
 }
 
@@ -126,13 +126,13 @@ fn special_types_and_mismatches_are_left_to_the_tree() {
 #[test]
 fn from_value_on_wire_text_matches_the_tree_errors_included() {
     let text = wire(&sample_user());
-    let direct: User = from_value(Value::Wire(WireText::received(&text))).unwrap();
+    let direct: User = WireText::received(&text).read().unwrap();
     assert_eq!(direct, sample_user());
-    let tree: Value = from_value(Value::Wire(WireText::received(&text))).unwrap();
+    let tree: Value = WireText::received(&text).read().unwrap();
     assert_eq!(tree, crate::wire::deserialize(&text).unwrap());
 
     let bad = r#"{"id":1,"name":5}"#;
-    let from_wire = from_value::<User>(Value::Wire(WireText::received(bad))).unwrap_err();
+    let from_wire = WireText::received(bad).read::<User>().unwrap_err();
     let from_tree = from_value::<User>(crate::wire::deserialize(bad).unwrap()).unwrap_err();
     assert_eq!(from_wire.message(), from_tree.message());
 }
@@ -173,16 +173,16 @@ struct Pair {
 fn repeated_keys_read_as_the_tree_reads_them_except_for_a_visitor_that_keeps_all() {
     // JavaScript never sends a key twice; another peer might.
     let text = r#"{"a":1,"b":2,"a":3}"#;
-    let wire = || Value::Wire(WireText::received(text));
+    let wire = || WireText::received(text);
     let tree = || crate::wire::deserialize(text).unwrap();
     // Derived structs refuse the repeat on the text path and fall back to the tree.
     left_to_tree::<Pair>(text);
-    assert_eq!(from_value::<Pair>(wire()).unwrap(), Pair { a: 3 });
+    assert_eq!(wire().read::<Pair>().unwrap(), Pair { a: 3 });
     // Maps keep the last value either way.
     same_as_tree::<HashMap<String, u32>>(text);
     same_as_tree::<serde_json::Value>(text);
     // The accepted difference: a visitor that keeps every member sees the repeat only on the
     // text path (the tree holds each key once).
     assert_eq!(from_value::<Entries>(tree()).unwrap().0.len(), 2);
-    assert_eq!(from_value::<Entries>(wire()).unwrap().0.len(), 3);
+    assert_eq!(wire().read::<Entries>().unwrap().0.len(), 3);
 }

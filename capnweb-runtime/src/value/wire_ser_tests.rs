@@ -11,7 +11,7 @@ use super::wire_ser::to_wire_text;
 use super::{BigInt, Bytes, Date, Undefined, Value, to_value};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::stub::Stub;
+use crate::stub::{Promise, Stub};
 
 /// Asserts that `value` is written directly, byte for byte as the tree path writes it, and
 /// reads back as the same tree.
@@ -123,44 +123,71 @@ fn serde_bytes_like() -> impl Serialize {
 }
 
 #[test]
-fn wire_values_expand_wherever_a_tree_is_needed() {
-    let text = super::to_value_for_wire(&vec![1, 2]).unwrap();
-    assert!(matches!(text, Value::Wire(_)));
-    assert_eq!(text.kind(), "array");
+fn wire_payloads_expand_wherever_a_tree_is_needed() {
+    let text = super::to_payload(&vec![1, 2]).unwrap();
+    assert!(matches!(text, super::Payload::Text(_)));
+    let tree = Value::Array(vec![Value::Number(1.0), Value::Number(2.0)]);
+    assert_eq!(text.to_value(), tree);
     assert_eq!(
-        text,
-        Value::Array(vec![Value::Number(1.0), Value::Number(2.0)])
-    );
-    assert_eq!(
-        super::from_value::<Vec<u8>>(text.clone()).unwrap(),
+        crate::typed::read_payload::<Vec<u8>>(text.clone()).unwrap(),
         vec![1, 2]
     );
-    assert_eq!(
-        text.expanded(),
-        Value::Array(vec![Value::Number(1.0), Value::Number(2.0)])
-    );
+    assert_eq!(text.into_value(), tree);
 }
 
 /// A local target called with an argument in wire form gets a tree, and a dynamic await of a
-/// result in wire form gets a tree: application code never meets `Value::Wire`.
+/// result in wire form gets a tree: application code never meets wire text.
 #[tokio::test]
 async fn local_targets_and_dynamic_awaits_see_trees() {
-    let handed_wire = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = handed_wire.clone();
+    let handed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = handed.clone();
     let target = Stub::from_fn(move |args: Vec<Value>| {
-        record
-            .lock()
-            .unwrap()
-            .extend(args.iter().map(|a| matches!(a, Value::Wire(_))));
+        record.lock().unwrap().extend(args.iter().cloned());
         // Answer in wire form, as a typed target does.
-        let result = super::to_value_for_wire(&args);
+        let result = super::to_payload(&args).map(|p| {
+            assert!(matches!(p, super::Payload::Text(_)));
+            p.into_value()
+        });
         async move { result }
     });
     let data = BTreeMap::from([("a", vec![1, 2])]);
-    let arg = super::to_value_for_wire(&data).unwrap();
-    assert!(matches!(arg, Value::Wire(_)));
-    let result = target.invoke(vec![arg]).await.unwrap();
-    assert_eq!(*handed_wire.lock().unwrap(), [false]);
+    let arg = super::to_payload(&data).unwrap();
+    assert!(matches!(arg, super::Payload::Text(_)));
+    let result = Promise::from_hook(target.hook.call(&[], super::Args::from_payloads(vec![arg])))
+        .await
+        .unwrap();
+    assert_eq!(*handed.lock().unwrap(), [to_value(&data).unwrap()]);
     assert!(matches!(result, Value::Array(_)), "{result:?}");
-    assert_eq!(result, to_value(&vec![data]).unwrap());
+    assert_eq!(result, to_value(&vec![&data]).unwrap());
+    // A settled result in wire form, awaited dynamically.
+    let settled = Promise::from_hook(Hook::from_payload(super::to_payload(&data).unwrap()));
+    assert_eq!(settled.await.unwrap(), to_value(&data).unwrap());
+}
+
+/// What a generated target answers with a structured result settles as text (the encoder
+/// copies it), and what it reads from a text argument comes straight from that text.
+#[test]
+fn typed_answers_and_arguments_stay_text() {
+    use crate::__private::{decode, encode, respond};
+    let data = BTreeMap::from([("a".to_owned(), vec![1u8, 2])]);
+    let answer = respond(Ok(std::future::ready(encode(data.clone()))));
+    let hook = crate::task::deliver(crate::task::CallSite::Invoke, || answer);
+    assert!(matches!(hook, Hook::Text(_)), "{hook:?}");
+
+    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
+    assert_eq!(args.get::<BTreeMap<String, Vec<u8>>>(0).unwrap(), data);
+    let read: BTreeMap<String, Vec<u8>> = decode(args, "m", 1, |args| args.next("x")).unwrap();
+    assert_eq!(read, data);
+    // The typed read's errors are the tree's, prefixed by the dispatch.
+    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
+    let tree_error = super::from_value::<Vec<u8>>(to_value(&data).unwrap()).unwrap_err();
+    assert_eq!(
+        args.get::<Vec<u8>>(0).unwrap_err().message(),
+        tree_error.message()
+    );
+    let error = decode(args, "m", 1, |args| args.next::<Vec<u8>>("x")).unwrap_err();
+    assert_eq!(
+        error.message(),
+        format!("m(): argument 1 (`x`): {}", tree_error.message())
+    );
 }

@@ -21,7 +21,7 @@ use super::message::{Expr, Repr};
 use super::stream_decode::decode_expr_text;
 use super::{Capture, Json, Limits, NoRefs, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Object, PropertyKey, Value};
+use crate::value::{Args, Object, PropertyKey, Value};
 
 /// Object keys a JavaScript receiver refuses to set: the names of `Object.prototype` members
 /// (assigning them could change the object's behaviour or prototype) and `toJSON`.
@@ -179,7 +179,7 @@ impl Decoder<'_> {
                 for arg in args {
                     out.push(self.eval(arg, depth + 1)?);
                 }
-                Some(out)
+                Some(Args::from(out))
             }
             // Fewer than four elements: no call, and the popped element is not needed any more.
             _ => None,
@@ -357,7 +357,7 @@ impl RefDecoder for NoRefs {
         &mut self,
         id: i64,
         _path: Option<Vec<PropertyKey>>,
-        _args: Option<Vec<Value>>,
+        _args: Option<Args>,
     ) -> Result<Value, RpcError> {
         Err(RpcError::protocol(format!(
             "no such entry on exports table: {id}"
@@ -368,7 +368,7 @@ impl RefDecoder for NoRefs {
         &mut self,
         id: i64,
         _path: Option<Vec<PropertyKey>>,
-        _args: Option<Vec<Value>>,
+        _args: Option<Args>,
     ) -> Result<Value, RpcError> {
         Err(RpcError::protocol(format!(
             "no such entry on exports table: {id}"

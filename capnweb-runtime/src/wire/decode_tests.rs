@@ -5,26 +5,27 @@ use super::json::{parse, precheck};
 use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Capture, Json, Limits, NoRefs, RefDecoder, deserialize, serialize};
 use crate::error::RpcError;
-use crate::value::{BigInt, Bytes, BytesKind, Date, PropertyKey, Value};
+use crate::value::{Args, BigInt, Bytes, BytesKind, Date, Payload, PropertyKey, Value};
 
 /// Call arguments as trees (large plain ones may arrive as text).
-fn expanded(args: Option<Vec<Value>>) -> Option<Vec<Value>> {
-    args.map(|args| args.into_iter().map(Value::expanded).collect())
+fn expanded(args: Option<Args>) -> Option<Vec<Value>> {
+    args.map(Args::into_values)
 }
 
 /// Records reference forms and returns a description of each as a string value; keeps the
 /// arguments of each call as they arrived.
 #[derive(Default)]
-struct Recorder(Vec<String>, Vec<Vec<Value>>);
+struct Recorder(Vec<String>, Vec<Vec<Payload>>);
 
 impl RefDecoder for Recorder {
     fn import(
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError> {
-        self.1.push(args.clone().unwrap_or_default());
+        self.1
+            .push(args.clone().map(Args::into_payloads).unwrap_or_default());
         let args = expanded(args);
         self.0.push(format!("import {id} {path:?} {args:?}"));
         Ok(Value::String(format!("import {id}")))
@@ -33,9 +34,10 @@ impl RefDecoder for Recorder {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError> {
-        self.1.push(args.clone().unwrap_or_default());
+        self.1
+            .push(args.clone().map(Args::into_payloads).unwrap_or_default());
         let args = expanded(args);
         self.0.push(format!("pipeline {id} {path:?} {args:?}"));
         Ok(Value::String(format!("pipeline {id}")))
@@ -90,7 +92,7 @@ fn de_with(text: &str, limits: &Limits, refs: &mut dyn RefDecoder) -> Result<Val
     let mut by_message = Recorder::default();
     let kept = precheck(text, limits)
         .and_then(|()| decode_message_expr(text, 0, limits, &mut by_message))
-        .map(Value::expanded);
+        .map(Payload::into_value);
     assert_eq!(outcome(kept), tree, "{text}");
     assert_eq!(by_message.0, by_tree.0, "{text}");
     decode_expr(parse(text, limits)?, 0, limits, refs)
@@ -534,7 +536,7 @@ fn big_plain(len: usize) -> String {
     format!("{{{}}}", items.join(","))
 }
 
-fn message_expr(text: &str) -> (Value, Vec<Vec<Value>>) {
+fn message_expr(text: &str) -> (Payload, Vec<Vec<Payload>>) {
     let mut refs = Recorder::default();
     let value = decode_message_expr(text, 0, &Limits::default(), &mut refs).unwrap();
     (value, refs.1)
@@ -544,16 +546,22 @@ fn message_expr(text: &str) -> (Value, Vec<Vec<Value>>) {
 fn large_plain_values_and_arguments_stay_text() {
     let plain = big_plain(2000);
     let (value, _) = message_expr(&plain);
-    assert!(matches!(value, Value::Wire(_)), "{value:?}");
+    assert!(matches!(value, Payload::Text(_)), "{value:?}");
     de(&plain);
     let array = format!("[[{plain},{plain}]]");
-    assert!(matches!(message_expr(&array).0, Value::Wire(_)));
+    assert!(matches!(message_expr(&array).0, Payload::Text(_)));
     de(&array);
 
     // Small values, and large ones with a special value or a reference inside, are trees.
-    assert!(matches!(message_expr(r#"{"a":1}"#).0, Value::Object(_)));
+    assert!(matches!(
+        message_expr(r#"{"a":1}"#).0,
+        Payload::Tree(Value::Object(_))
+    ));
     let dated = format!(r#"{{"d":["date",1],"p":{plain}}}"#);
-    assert!(matches!(message_expr(&dated).0, Value::Object(_)));
+    assert!(matches!(
+        message_expr(&dated).0,
+        Payload::Tree(Value::Object(_))
+    ));
     de(&dated);
 
     let call = format!(r#"["pipeline",0,["echo"],[{plain},1,{dated},[[{plain}]],["export",-1]]]"#);
@@ -561,8 +569,8 @@ fn large_plain_values_and_arguments_stay_text() {
     let kinds: Vec<&str> = calls[0]
         .iter()
         .map(|a| match a {
-            Value::Wire(_) => "text",
-            _ => "tree",
+            Payload::Text(_) => "text",
+            Payload::Tree(_) => "tree",
         })
         .collect();
     assert_eq!(kinds, ["text", "tree", "tree", "text", "tree"]);

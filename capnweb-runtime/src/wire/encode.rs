@@ -15,7 +15,7 @@ use super::json::{js_key_order, write_number, write_string};
 use super::{NoRefs, RefEncoder};
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
-use crate::value::{Bytes, BytesKind, JsError, Object, Value};
+use crate::value::{Args, Bytes, BytesKind, JsError, Object, Payload, PayloadRef, Value};
 
 /// The sender's depth limit (capnweb's `DEFAULT_MAX_DEPTH`); not configurable, as in JS.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -36,10 +36,27 @@ pub(crate) fn encode_value(
     result
 }
 
+/// [`encode_value`] for a value that may be wire text, which is copied as it is: it holds
+/// nothing deeper than the limit (its serializer or the plain-data scan checked).
+pub(crate) fn encode_payload(
+    payload: PayloadRef<'_>,
+    refs: &mut dyn RefEncoder,
+    out: &mut String,
+) -> Result<(), RpcError> {
+    match payload {
+        PayloadRef::Tree(value) => encode_value(value, refs, out),
+        PayloadRef::Text(text) => {
+            out.push_str(text.as_str());
+            Ok(())
+        }
+    }
+}
+
 /// Appends a call's argument list: a plain JSON array (not escaped) of argument expressions,
-/// each one level deep. On error nothing is appended.
+/// each one level deep; arguments in wire form are copied as they are. On error nothing is
+/// appended.
 pub(crate) fn encode_args(
-    args: &[Value],
+    args: &Args,
     refs: &mut dyn RefEncoder,
     out: &mut String,
 ) -> Result<(), RpcError> {
@@ -47,11 +64,17 @@ pub(crate) fn encode_args(
     let mut enc = Encoder { refs };
     out.push('[');
     let mut result = Ok(());
-    for (i, arg) in args.iter().enumerate() {
+    for (i, arg) in args.payloads().iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        result = enc.enc(arg, 1, out);
+        result = match arg {
+            Payload::Tree(value) => enc.enc(value, 1, out),
+            Payload::Text(text) => {
+                out.push_str(text.as_str());
+                Ok(())
+            }
+        };
         if result.is_err() {
             break;
         }
@@ -139,9 +162,6 @@ impl Encoder<'_> {
             }
             Value::Stub(stub) => self.refs.stub(stub, out)?,
             Value::Promise(promise) => self.refs.promise(promise, out)?,
-            // Plain data in wire form holds nothing deeper than the limit (its serializer
-            // checked), so it is copied as it is.
-            Value::Wire(text) => out.push_str(text.as_str()),
         }
         Ok(())
     }
@@ -362,7 +382,6 @@ fn write_plain(value: &Value, depth: usize, out: &mut String) -> Result<(), RpcE
             }
             out.push('}');
         }
-        Value::Wire(text) => write_plain(&text.expand(), depth, out)?,
         other => {
             return Err(RpcError::Serialization(format!(
                 "a {} cannot be sent as a Request/Response init setting",

@@ -8,7 +8,8 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::value::{
-    BigInt, Bytes, BytesKind, Date, JsError, Object, RequestValue, ResponseValue, Value,
+    Args, BigInt, Bytes, BytesKind, Date, JsError, Object, Payload, RequestValue, ResponseValue,
+    Value,
 };
 
 /// Writes stubs as `["export",-n]` and promises as `["promise",-n]` with fresh IDs.
@@ -89,15 +90,25 @@ fn containers() {
     );
     let mut out = String::new();
     encode_args(
-        &[Value::Array(vec![1.0.into()]), "x".into()],
+        &Args::from(vec![Value::Array(vec![1.0.into()]), "x".into()]),
         &mut NoRefs,
         &mut out,
     )
     .unwrap();
     assert_eq!(out, r#"[[[1]],"x"]"#);
     let mut out = String::new();
-    encode_args(&[], &mut NoRefs, &mut out).unwrap();
+    encode_args(&Args::new(), &mut NoRefs, &mut out).unwrap();
     assert_eq!(out, "[]");
+    // Arguments in wire form are copied as they are, beside trees.
+    let text = crate::value::to_payload(&vec![1, 2]).unwrap();
+    let mut out = String::new();
+    encode_args(
+        &Args::from_payloads(vec![text, Payload::Tree(vec![Value::from(1)].into())]),
+        &mut NoRefs,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, "[[[1,2]],[[1]]]");
 }
 
 #[test]
@@ -214,7 +225,14 @@ fn capabilities() {
     assert_eq!(e.message(), "Can't serialize RPC stubs in this context.");
     assert_eq!(out, "prefix");
     let mut out = String::from("p");
-    assert!(encode_args(&[1.0.into(), stub().into()], &mut NoRefs, &mut out).is_err());
+    assert!(
+        encode_args(
+            &Args::from(vec![1.0.into(), stub().into()]),
+            &mut NoRefs,
+            &mut out
+        )
+        .is_err()
+    );
     assert_eq!(out, "p");
 }
 
@@ -229,8 +247,8 @@ fn depth_limit_exactly() {
     );
     // Call arguments start at depth 1.
     let mut out = String::new();
-    assert!(encode_args(&[nested(254)], &mut NoRefs, &mut out).is_ok());
-    assert!(encode_args(&[nested(255)], &mut NoRefs, &mut out).is_err());
+    assert!(encode_args(&Args::from(vec![nested(254)]), &mut NoRefs, &mut out).is_ok());
+    assert!(encode_args(&Args::from(vec![nested(255)]), &mut NoRefs, &mut out).is_err());
     let mut o = Object::new();
     o.insert("a".into(), nested(254));
     assert!(serialize(&Value::Object(o.clone())).is_ok());

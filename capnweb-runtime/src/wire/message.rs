@@ -15,7 +15,7 @@ pub(crate) use super::message_write::{
 use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Json, Limits, NoRefs, RefDecoder};
 use crate::error::RpcError;
-use crate::value::Value;
+use crate::value::{Payload, Value};
 
 /// One Cap'n Web protocol message, as sent in one WebSocket frame or one line of an HTTP batch.
 ///
@@ -280,16 +280,16 @@ impl<'a> Expr<'a> {
     }
 
     /// Evaluates the expression at `depth`, passing reference forms to `refs`. Large plain
-    /// data in text form may stay text ([`Value::Wire`](crate::Value::Wire)).
+    /// data in text form may stay text ([`Payload::Text`]).
     pub(crate) fn decode(
         self,
         depth: usize,
         limits: &Limits,
         refs: &mut dyn RefDecoder,
-    ) -> Result<Value, RpcError> {
+    ) -> Result<Payload, RpcError> {
         match self.0 {
             Repr::Text(text) => decode_message_expr(&text, depth, limits, refs),
-            Repr::Tree(json) => decode_expr(json, depth, limits, refs),
+            Repr::Tree(json) => decode_expr(json, depth, limits, refs).map(Payload::Tree),
         }
     }
 }

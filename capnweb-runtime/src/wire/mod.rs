@@ -29,7 +29,7 @@ pub use message::{Expr, Message, MessageKind};
 
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
-use crate::value::{PropertyKey, Value};
+use crate::value::{Args, PropertyKey, Value};
 
 /// A parsed but not yet evaluated JSON tree.
 pub type Json = serde_json::Value;
@@ -73,14 +73,14 @@ pub(crate) trait RefDecoder {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError>;
     /// `["pipeline", id]`, `["pipeline", id, path]` or `["pipeline", id, path, args]`.
     fn pipeline(
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<Vec<Value>>,
+        args: Option<Args>,
     ) -> Result<Value, RpcError>;
     /// `["export", id]`.
     fn export(&mut self, id: i64) -> Result<Value, RpcError>;

@@ -1,7 +1,7 @@
 //! Recognising plain data in received text without evaluating it.
 //!
 //! A large received value that holds only objects, scalars and escaped arrays is kept as its
-//! text ([`Value::Wire`](crate::Value::Wire)), so a typed receiver deserializes its own types
+//! text (a crate-private `Payload::Text`), so a typed receiver deserializes its own types
 //! straight from it instead of going through a [`Value`](crate::Value) tree. The scan here says
 //! whether that is safe: any form the evaluator would treat specially (a tagged array, a
 //! blocked key, a string that is not valid UTF-16, nesting near the limit) makes the text

@@ -22,7 +22,7 @@ use super::decode::{Decoder, is_blocked_key};
 use super::plain::{KEEP_AS_TEXT_MIN_LEN, is_plain_data};
 use super::{Capture, Json, Limits, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Object, PropertyKey, Value, WireText};
+use crate::value::{Args, Object, Payload, PropertyKey, Value, WireText};
 
 /// Evaluates the expression in `text` at `depth`, passing reference forms to `refs`.
 pub(crate) fn decode_expr_text(
@@ -36,20 +36,20 @@ pub(crate) fn decode_expr_text(
 
 /// Evaluates a received message's expression like [`decode_expr_text`], except that a large
 /// value of plain data, or a large plain argument of a call in it, is kept as its text
-/// ([`Value::Wire`]): a typed receiver reads its own types straight from that text.
+/// ([`Payload::Text`]): a typed receiver reads its own types straight from that text.
 pub(crate) fn decode_message_expr(
     text: &str,
     depth: usize,
     limits: &Limits,
     refs: &mut dyn RefDecoder,
-) -> Result<Value, RpcError> {
+) -> Result<Payload, RpcError> {
     if text.len() < KEEP_AS_TEXT_MIN_LEN {
-        return evaluate(text, depth, limits, refs, false);
+        return evaluate(text, depth, limits, refs, false).map(Payload::Tree);
     }
     if is_plain_data(text, depth, limits) {
-        return Ok(Value::Wire(WireText::received(text)));
+        return Ok(Payload::Text(WireText::received(text)));
     }
-    evaluate(text, depth, limits, refs, true)
+    evaluate(text, depth, limits, refs, true).map(Payload::Tree)
 }
 
 fn evaluate(
@@ -240,7 +240,7 @@ fn call_ref<'de, A: SeqAccess<'de>>(
     };
     let args = match path {
         None => None,
-        Some(_) => seq.next_element_seed(Args {
+        Some(_) => seq.next_element_seed(ArgList {
             ctx: &mut *ctx,
             depth,
         })?,
@@ -325,29 +325,29 @@ impl<'de> Visitor<'de> for First<'_, '_, '_> {
 }
 
 /// A call's argument list: evaluated like an escaped array at the call's depth.
-struct Args<'c, 'a, 'b> {
+struct ArgList<'c, 'a, 'b> {
     ctx: &'c mut Ctx<'a, 'b>,
     depth: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for Args<'_, '_, '_> {
-    type Value = Vec<Value>;
+impl<'de> DeserializeSeed<'de> for ArgList<'_, '_, '_> {
+    type Value = Args;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Vec<Value>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Args, D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Args<'_, '_, '_> {
-    type Value = Vec<Value>;
+impl<'de> Visitor<'de> for ArgList<'_, '_, '_> {
+    type Value = Args;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an argument list")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Args, A::Error> {
         if !self.ctx.keep_plain_args {
-            return elements(self.ctx, seq, self.depth + 1);
+            return elements(self.ctx, seq, self.depth + 1).map(Args::from);
         }
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(ArgText {
@@ -356,35 +356,35 @@ impl<'de> Visitor<'de> for Args<'_, '_, '_> {
         })? {
             out.push(item);
         }
-        Ok(out)
+        Ok(Args::from_payloads(out))
     }
 
     // Anything else where the arguments belong is malformed: the tree evaluator quotes it.
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<Value>, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Vec<Value>, E> {
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Vec<Value>, E> {
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Vec<Value>, E> {
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Vec<Value>, E> {
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Vec<Value>, E> {
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Args, E> {
         Err(self.ctx.fail(Stop::Quote))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Args, A::Error> {
         Err(self.ctx.fail(Stop::Quote))
     }
 }
@@ -397,15 +397,15 @@ struct ArgText<'c, 'a, 'b> {
 }
 
 impl<'de> DeserializeSeed<'de> for ArgText<'_, '_, '_> {
-    type Value = Value;
+    type Value = Payload;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Payload, D::Error> {
         use serde::de::Error;
         let text = <&'de RawValue as serde::Deserialize<'de>>::deserialize(de)?.get();
         if text.len() >= KEEP_AS_TEXT_MIN_LEN
             && is_plain_data(text, self.depth, self.ctx.dec.limits)
         {
-            return Ok(Value::Wire(WireText::received(text)));
+            return Ok(Payload::Text(WireText::received(text)));
         }
         let mut de = serde_json::Deserializer::from_str(text);
         de.disable_recursion_limit();
@@ -416,6 +416,7 @@ impl<'de> DeserializeSeed<'de> for ArgText<'_, '_, '_> {
             depth: self.depth,
         }
         .deserialize(&mut de)
+        .map(Payload::Tree)
         .map_err(|_| D::Error::custom("evaluation stopped"))
     }
 }
@@ -444,7 +445,7 @@ impl RefDecoder for Inert {
         &mut self,
         _: i64,
         _: Option<Vec<PropertyKey>>,
-        _: Option<Vec<Value>>,
+        _: Option<Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Undefined)
     }
@@ -453,7 +454,7 @@ impl RefDecoder for Inert {
         &mut self,
         _: i64,
         _: Option<Vec<PropertyKey>>,
-        _: Option<Vec<Value>>,
+        _: Option<Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Undefined)
     }
