@@ -42,6 +42,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod active;
 pub mod batch;
 mod error;
 mod hook;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::error::RpcError;
-use crate::session::{SessionInner, SessionOptions, SessionStats};
+use crate::session::{Mode, SessionInner, SessionOptions, SessionStats};
 use crate::stub::Stub;
 
 /// The future that carries one batch request: resolves to the response body (messages joined by
@@ -112,8 +112,7 @@ impl BatchSession {
         Fut: Future<Output = Result<String, RpcError>> + Send + 'static,
     {
         let send: SendFn = Box::new(move |body| Box::pin(send(body)));
-        let inner = SessionInner::new(None, options.limits);
-        inner.batch_client.store(true, Ordering::SeqCst);
+        let inner = SessionInner::new(None, options.limits, Mode::batch_client());
         let shared = Arc::new(Shared {
             inner,
             sender: Mutex::new(Some(send)),
@@ -261,7 +260,7 @@ async fn drive(shared: Arc<Shared>) {
             return;
         }
         let queued = shared.inner.queued();
-        let awaited = shared.inner.awaited.load(Ordering::SeqCst);
+        let awaited = shared.inner.awaited();
         if awaited && shared.auto_send.load(Ordering::SeqCst) {
             let_awaiting_task_finish(&shared.inner, queued).await;
             shared.start();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::RpcError;
-use crate::session::{SessionInner, SessionOptions};
+use crate::session::{Mode, SessionInner, SessionOptions};
 use crate::stub::Stub;
 
 /// The default [`BatchServerOptions::max_body_bytes`]: 32 MiB, the size of one message at
@@ -103,7 +103,7 @@ pub async fn handle_batch(body: &[u8], main: Stub, options: &BatchServerOptions)
     } else {
         text.split('\n').collect()
     };
-    let session = SessionInner::new(Some(main.hook), options.session.limits);
+    let session = SessionInner::new(Some(main.hook), options.session.limits, Mode::BatchServer);
     match session.serve_batch(lines, options.timeout).await {
         Ok(messages) => BatchReply {
             status: 200,

@@ -7,11 +7,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
+
+use crate::active::ActiveCount;
 
 /// The shutdown state shared by a server's tasks.
 pub(crate) struct Shutdown {
@@ -20,9 +21,7 @@ pub(crate) struct Shutdown {
     /// How long tasks may take to finish after the signal.
     grace: Duration,
     /// Tasks started and not yet ended.
-    live: AtomicUsize,
-    /// Notified when `live` drops to 0.
-    idle: Notify,
+    live: Arc<ActiveCount>,
 }
 
 impl Shutdown {
@@ -30,17 +29,15 @@ impl Shutdown {
         Arc::new(Shutdown {
             deadline: watch::Sender::new(None),
             grace,
-            live: AtomicUsize::new(0),
-            idle: Notify::new(),
+            live: Arc::default(),
         })
     }
 
     /// Spawns `fut` as a tracked task: shutdown waits for it.
     pub(crate) fn spawn(self: &Arc<Self>, fut: impl Future<Output = ()> + Send + 'static) {
-        self.live.fetch_add(1, Ordering::AcqRel);
-        let guard = TaskGuard(self.clone());
+        let active = self.live.enter();
         tokio::spawn(async move {
-            let _guard = guard;
+            let _active = active;
             fut.await;
         });
     }
@@ -76,30 +73,11 @@ impl Shutdown {
 
     /// Waits until every tracked task has ended.
     pub(crate) async fn idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.live.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
+        self.live.idle().await;
     }
 
     /// Tracked tasks still running.
     pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::Acquire)
-    }
-}
-
-/// Counts a tracked task until it ends (or is dropped unfinished by a runtime shutdown).
-struct TaskGuard(Arc<Shutdown>);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.live.get()
     }
 }

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::session::write_path;
 use crate::stub::{Promise, Stub};
 use crate::task::{CallSite, deliver};
 use crate::value::{Args, PayloadRef, PropertyKey, Value};
+use crate::wire::encode::write_path;
 use crate::wire::{Json, Limits, RefEncoder, encode, json};
 
 use super::replay::{Program, replay};

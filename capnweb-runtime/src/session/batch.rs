@@ -8,24 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::atomic::Ordering;
-
-use super::SessionInner;
+use super::{Mode, SessionInner};
 use crate::batch::BATCH_ENDED_MESSAGE;
 use crate::error::RpcError;
-
-/// Counts one settlement in flight for as long as it lives (see `SessionInner::settling`). A
-/// guard rather than a plain decrement so the count stays right even if a settlement task is
-/// dropped unfinished (runtime shutdown).
-pub(crate) struct SettlingGuard(Arc<SessionInner>);
-
-impl Drop for SettlingGuard {
-    fn drop(&mut self) {
-        if self.0.settling.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.settled.notify_waiters();
-        }
-    }
-}
 
 /// Ends the session when dropped: a batch server whose caller gave up (the HTTP connection
 /// closed) must still drop its exports instead of keeping them for settlement tasks that will
@@ -40,39 +25,8 @@ impl Drop for EndOnDrop {
 }
 
 impl SessionInner {
-    /// Marks a settlement as started; it counts until the guard is dropped, after its `resolve`
-    /// or `reject` was queued (and the effects of queuing it, which may start more settlements,
-    /// have run), so the count never touches 0 while work is still chained.
-    pub(crate) fn settling_guard(&self) -> SettlingGuard {
-        self.settling.fetch_add(1, Ordering::AcqRel);
-        SettlingGuard(self.arc())
-    }
-
-    fn broken_reason(&self) -> Option<RpcError> {
+    pub(super) fn broken_reason(&self) -> Option<RpcError> {
         self.with_state(|st, _| st.broken.clone())
-    }
-
-    /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends. A
-    /// batch answers after it; a server shutting down closes a WebSocket session after it.
-    pub(crate) async fn drained(&self) -> Result<(), RpcError> {
-        let mut ended = self.ended.subscribe();
-        loop {
-            // Register for the notification before looking, so a drop to 0 in between is seen.
-            let notified = self.settled.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.settling.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = ended.wait_for(Option::is_some) => break,
-            }
-        }
-        match self.broken_reason() {
-            Some(reason) => Err(reason),
-            None => Ok(()),
-        }
     }
 
     /// Serves one HTTP batch: applies `lines` in order, waits until the session has drained
@@ -107,27 +61,24 @@ impl SessionInner {
         Ok(self.take_outbox())
     }
 
-    /// Takes every message queued so far (pending releases of dropped handles included).
-    pub(crate) fn take_outbox(&self) -> Vec<String> {
-        self.with_state(|st, _| st.take_outbox())
-    }
-
-    /// How many messages are queued. Reads the tables without `with_state`, which would wake
-    /// the writer (the batch client's driver) whenever the outbox is not empty, so checking
-    /// would wake the checker again.
-    pub(crate) fn queued(&self) -> usize {
-        self.lock().outbox.len()
-    }
-
     /// Batch client: tells the driver a task waits for a result, after letting that task yield
     /// once. Everything polled in the same pass as the await (the other futures of a `join!` or
     /// `join_all`) queues its messages before the task is polled again, so they all make the
     /// batch, on any runtime: the driver cannot see the await before the pass is over.
     pub(crate) async fn announce_await(&self) {
         tokio::task::yield_now().await;
-        self.awaited
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Mode::BatchClient { awaited } = &self.mode {
+            awaited.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         self.wake_writer.notify_one();
+    }
+
+    /// Batch client: whether a task waits for a result (see [`Self::announce_await`]).
+    pub(crate) fn awaited(&self) -> bool {
+        matches!(
+            &self.mode,
+            Mode::BatchClient { awaited } if awaited.load(std::sync::atomic::Ordering::SeqCst)
+        )
     }
 
     /// Client side: applies the response's messages in order, then ends the session. Whatever

@@ -1,206 +1,169 @@
-//! Handles to what the peer hosts: settled capabilities ([`ImportedCap`]) and results still to
-//! come ([`RemotePromise`]).
+//! The import table: what the peer hosts for us. Sending calls on it (`push`), settling our
+//! imports when `resolve`/`reject` arrive, and releasing them when their last handle is dropped.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Weak};
 
-use tokio::sync::oneshot;
-
-use super::{DroppedImport, ImportSlot, SessionInner};
+use super::import_handles::{ImportedCap, RemotePromise};
+use super::refs::SessionEncoder;
+use super::{Effects, SessionInner, State};
 use crate::error::RpcError;
-use crate::hook::{Hook, PullFuture};
+use crate::hook::Hook;
 use crate::value::{Args, PropertyKey};
+use crate::wire::{encode, message};
 
-/// A capability the peer hosts: our import `id`. The last handle's drop releases it.
-pub(crate) struct ImportedCap {
-    pub(crate) session: Arc<SessionInner>,
-    pub(crate) id: i64,
-}
-
-impl ImportedCap {
-    pub(crate) fn id(&self) -> i64 {
-        self.id
-    }
-
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
-        let session = &self.session;
-        session.with_state(|st, fx| st.send_push(session, fx, self.id, path, Some(args)))
-    }
-
-    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
-        let session = &self.session;
-        session.with_state(|st, fx| st.send_push(session, fx, self.id, path, None))
-    }
-}
-
-impl Drop for ImportedCap {
-    fn drop(&mut self) {
-        // The peer's main object is never released (capnweb closes the session instead).
-        if self.id != 0 {
-            self.session.queue_drop(DroppedImport {
-                id: self.id,
-                ptr: self as *const _ as usize,
-            });
-        }
-    }
-}
-
-pub(crate) enum RemoteState {
-    /// Not settled yet. `pulled`: we asked for (or will get unasked) the settlement.
-    Pending {
-        pulled: bool,
-        waiters: Vec<oneshot::Sender<()>>,
+/// An entry of the import table: something the peer hosts for us.
+pub(crate) enum ImportSlot {
+    /// A settled capability and the number of times the peer introduced it.
+    Cap {
+        weak: Weak<ImportedCap>,
+        refcount: u64,
     },
-    /// Settled; further operations go to the resolution.
-    Resolved(Hook),
+    /// A result the peer will settle.
+    Promise { weak: Weak<RemotePromise> },
 }
 
-/// A result the peer will settle: our push `id` (positive) or a `["promise", id]` it sent.
-pub(crate) struct RemotePromise {
-    pub(crate) session: Arc<SessionInner>,
+/// A local handle to an import was dropped; the session sends the `release` when it next holds
+/// its lock. `ptr` identifies the exact handle, in case the ID was re-introduced meanwhile.
+pub(crate) struct DroppedImport {
     pub(crate) id: i64,
-    pub(crate) state: Mutex<RemoteState>,
-    /// Whether calls were pipelined through the peer on this promise (then a resolution on our
-    /// own side needs an embargo; see `embargo.rs`).
-    pipelined: AtomicBool,
+    pub(crate) ptr: usize,
 }
 
-impl RemotePromise {
-    pub(crate) fn new(session: Arc<SessionInner>, id: i64, pulled: bool) -> Arc<RemotePromise> {
-        Arc::new(RemotePromise {
-            session,
-            id,
-            state: Mutex::new(RemoteState::Pending {
-                pulled,
-                waiters: Vec::new(),
-            }),
-            pipelined: AtomicBool::new(false),
-        })
-    }
-
-    pub(crate) fn id(&self) -> i64 {
-        self.id
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, RemoteState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The resolution, if the peer has settled this promise.
-    pub(crate) fn settled(&self) -> Option<Hook> {
-        match &*self.lock() {
-            RemoteState::Resolved(h) => Some(h.clone()),
-            RemoteState::Pending { .. } => None,
+impl State {
+    /// Sends `["push", ["pipeline", target, path, args?]]` and returns the promise for its result.
+    pub(crate) fn send_push(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        target: i64,
+        path: &[PropertyKey],
+        args: Option<Args>,
+    ) -> Hook {
+        if let Some(reason) = &self.broken {
+            return broken_hook(reason);
         }
-    }
-
-    fn pipeline(&self, path: &[PropertyKey], args: Option<Args>) -> Hook {
-        let session = &self.session;
-        let outcome = session.with_state(|st, fx| {
-            // Lock order: session state, then promise state.
-            let resolved = self.settled();
-            match resolved {
-                None => {
-                    self.pipelined.store(true, Ordering::Relaxed);
-                    Ok(st.send_push(session, fx, self.id, path, args))
-                }
-                Some(hook) => Err((hook, args)),
+        let mark = self.last_export_id;
+        let write_args = args.as_ref().map(|args| {
+            |out: &mut String| {
+                let mut enc = SessionEncoder {
+                    st: &mut *self,
+                    fx: &mut *fx,
+                    session,
+                };
+                encode::encode_args(args, &mut enc, out)
             }
         });
-        match outcome {
-            Ok(hook) => hook,
-            Err((hook, Some(args))) => hook.call(path, args),
-            Err((hook, None)) => hook.get(path),
-        }
-    }
-
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
-        self.pipeline(path, Some(args))
-    }
-
-    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
-        self.pipeline(path, None)
-    }
-
-    /// Asks the peer for the settlement (once) and waits for it.
-    pub(crate) fn pull(self: &Arc<Self>) -> PullFuture {
-        let this = self.clone();
-        Box::pin(async move {
-            loop {
-                let mut first_pull = false;
-                let waiting = this.session.with_state(|st, _| {
-                    let mut pst = this.lock();
-                    match &mut *pst {
-                        RemoteState::Resolved(h) => Err(h.clone()),
-                        RemoteState::Pending { pulled, waiters } => {
-                            if let Some(e) = &st.broken {
-                                return Err(Hook::error(e.clone()));
-                            }
-                            if !*pulled {
-                                *pulled = true;
-                                first_pull = true;
-                                st.queue(crate::wire::message::pull_text(this.id));
-                            }
-                            let (tx, rx) = oneshot::channel();
-                            waiters.push(tx);
-                            Ok(rx)
-                        }
-                    }
-                });
-                match waiting {
-                    Ok(rx) => {
-                        if first_pull && this.session.batch_client.load(Ordering::Relaxed) {
-                            this.session.announce_await().await;
-                        }
-                        WakeUp {
-                            rx: Some(rx),
-                            session: &this.session,
-                        }
-                        .await;
-                    }
-                    Err(hook) => return hook.pull().await,
-                }
-            }
-        })
-    }
-
-    /// Whether calls were pipelined through the peer on this promise.
-    pub(crate) fn was_pipelined(&self) -> bool {
-        self.pipelined.load(Ordering::Relaxed)
-    }
-
-    /// Settles the promise with `hook`; returns the waiters to wake.
-    pub(crate) fn settle(&self, hook: Hook) -> Vec<oneshot::Sender<()>> {
-        let mut pst = self.lock();
-        match std::mem::replace(&mut *pst, RemoteState::Resolved(hook)) {
-            RemoteState::Pending { waiters, .. } => waiters,
-            RemoteState::Resolved(previous) => {
-                // Keep the first outcome.
-                *pst = RemoteState::Resolved(previous);
-                Vec::new()
+        match message::pipeline_push_text(target, path, write_args) {
+            Ok(text) => self.register_push(session, text),
+            Err(e) => {
+                self.unexport_since(mark, fx);
+                Hook::error(e)
             }
         }
     }
-}
 
-impl Drop for RemotePromise {
-    fn drop(&mut self) {
-        // Dropping an unsettled promise releases it at once (and cancels our interest in it);
-        // a settled one was released when its resolution arrived.
-        let pending = matches!(
-            *self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
-            RemoteState::Pending { .. }
+    /// Queues a `push` message, taking the next import ID for its result.
+    pub(crate) fn register_push(&mut self, session: &Arc<SessionInner>, text: String) -> Hook {
+        self.last_push_id += 1;
+        let id = self.last_push_id;
+        let promise = RemotePromise::new(session.clone(), id, false);
+        self.imports.insert(
+            id,
+            ImportSlot::Promise {
+                weak: Arc::downgrade(&promise),
+            },
         );
-        if pending {
-            self.session.queue_drop(DroppedImport {
-                id: self.id,
-                ptr: self as *const _ as usize,
-            });
+        self.queue(text);
+        Hook::Remote(promise)
+    }
+
+    /// Settles our import `id` and releases it, as the JS importer does right after a
+    /// `resolve`/`reject`. A settlement for an import we no longer hold is evaluated (so stubs in
+    /// it are released) and discarded.
+    pub(super) fn settle_import(
+        &mut self,
+        session: &Arc<SessionInner>,
+        id: i64,
+        hook: Hook,
+        fx: &mut Effects,
+    ) {
+        match self.imports.get(&id) {
+            Some(ImportSlot::Promise { weak }) => {
+                match weak.upgrade() {
+                    Some(p) => {
+                        // The probe (if any) is pipelined on `id`, so it goes out before the
+                        // release below.
+                        let hook = if p.was_pipelined() {
+                            self.embargo_if_needed(session, fx, id, hook)
+                        } else {
+                            hook
+                        };
+                        let waiters = p.settle(hook);
+                        if waiters.is_empty() {
+                            self.queue(message::release_text(id, 1));
+                        } else {
+                            // A waiter sends it when it resumes (`imports::WakeUp`).
+                            self.queue_release_for_waiter(id);
+                        }
+                        fx.wakers.extend(waiters);
+                    }
+                    None => {
+                        fx.drops.push(hook);
+                        self.queue(message::release_text(id, 1));
+                    }
+                }
+                self.imports.remove(&id);
+            }
+            _ => fx.drops.push(hook),
         }
     }
 }
 
 impl SessionInner {
+    /// Queues the release of a dropped import handle.
+    pub(crate) fn queue_drop(&self, dropped: DroppedImport) {
+        self.dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(dropped);
+        self.has_dropped
+            .store(true, std::sync::atomic::Ordering::Release);
+        if !self.reader_will_flush() {
+            self.wake_writer.notify_one();
+        }
+    }
+
+    /// Sends `release` for every dropped import handle that still owns its table entry.
+    pub(super) fn apply_dropped(&self, st: &mut State) {
+        // Cleared before the queue is taken, so a drop queued meanwhile sets it again.
+        if !self
+            .has_dropped
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
+        let dropped = {
+            let mut queue = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *queue)
+        };
+        for DroppedImport { id, ptr } in dropped {
+            let count = match st.imports.get(&id) {
+                Some(ImportSlot::Cap { weak, refcount }) if weak.as_ptr() as usize == ptr => {
+                    *refcount
+                }
+                Some(ImportSlot::Promise { weak }) if weak.as_ptr() as usize == ptr => 1,
+                _ => continue,
+            };
+            st.imports.remove(&id);
+            if st.broken.is_none() {
+                st.queue(crate::wire::message::release_text(id, count));
+            }
+        }
+    }
+
     /// The peer's main object (import 0). Its handle is made on demand and never released.
     pub(crate) fn peer_main(self: &Arc<Self>) -> Hook {
         self.with_state(|st, _| {
@@ -231,42 +194,4 @@ impl SessionInner {
 /// The error every operation gets once the session has ended.
 pub(crate) fn broken_hook(reason: &RpcError) -> Hook {
     Hook::error(reason.clone())
-}
-
-/// A waiter's wake-up by the `resolve`/`reject` that settled its promise. Whoever is woken
-/// sends the `release` the reader queued for that settlement (see `io.rs`): when it resumes,
-/// or, if it is dropped before it could, when it is dropped.
-struct WakeUp<'a> {
-    rx: Option<oneshot::Receiver<()>>,
-    session: &'a SessionInner,
-}
-
-impl std::future::Future for WakeUp<'_> {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        let Some(rx) = self.rx.as_mut() else {
-            return std::task::Poll::Ready(());
-        };
-        // Settled, or (an error) gone without a settlement, when asking costs one writer turn.
-        if std::pin::Pin::new(rx).poll(cx).is_pending() {
-            return std::task::Poll::Pending;
-        }
-        self.rx = None;
-        self.session.send_waiting_releases();
-        std::task::Poll::Ready(())
-    }
-}
-
-impl Drop for WakeUp<'_> {
-    fn drop(&mut self) {
-        if let Some(mut rx) = self.rx.take()
-            && rx.try_recv().is_ok()
-        {
-            self.session.send_waiting_releases();
-        }
-    }
 }

@@ -22,9 +22,9 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use super::SessionInner;
+use super::abort::CloseRequest;
 use super::after_write::{DropWaitingOnExit, drop_after_write, drop_waiting};
-use super::driver::CloseRequest;
+use super::{Mode, SessionInner};
 use crate::error::RpcError;
 use crate::transport::{MessageReceiver, MessageSender, Transport};
 
@@ -39,6 +39,15 @@ struct SenderSlot<S> {
 }
 
 type SharedSender<S> = tokio::sync::Mutex<SenderSlot<S>>;
+
+/// The state of a session that runs over a transport.
+#[derive(Default)]
+pub(crate) struct ConnectionIo {
+    /// Writes from the producing task when the transport allows (set when the tasks start).
+    write_through: std::sync::OnceLock<std::sync::Weak<dyn WriteThrough>>,
+    /// Set once the writer task has closed the transport.
+    pub(crate) writer_done: tokio::sync::watch::Sender<bool>,
+}
 
 /// A write-through attempt, without the transport's type.
 pub(crate) trait WriteThrough: Send + Sync {
@@ -76,7 +85,9 @@ pub(crate) fn start<T: Transport>(inner: &Arc<SessionInner>, transport: T) {
     }));
     // Weak: the writer task owns the transport, so the connection closes when it is done.
     let weak: std::sync::Weak<dyn WriteThrough> = Arc::downgrade(&shared) as _;
-    let _ = inner.write_through.set(weak);
+    if let Mode::Connection(io) = &inner.mode {
+        let _ = io.write_through.set(weak);
+    }
     tokio::spawn(read_loop(inner.clone(), receiver));
     tokio::spawn(write_loop(inner.clone(), shared));
 }
@@ -84,7 +95,10 @@ pub(crate) fn start<T: Transport>(inner: &Arc<SessionInner>, transport: T) {
 impl SessionInner {
     /// Writes queued messages from the calling task if the transport can take them at once.
     pub(crate) fn flush_now(&self) {
-        if let Some(w) = self.write_through.get().and_then(std::sync::Weak::upgrade) {
+        let Mode::Connection(io) = &self.mode else {
+            return;
+        };
+        if let Some(w) = io.write_through.get().and_then(std::sync::Weak::upgrade) {
             w.flush_now(self);
         }
     }
@@ -133,7 +147,9 @@ struct WriterDone(Arc<SessionInner>);
 
 impl Drop for WriterDone {
     fn drop(&mut self) {
-        self.0.writer_done.send_replace(true);
+        if let Mode::Connection(io) = &self.0.mode {
+            io.writer_done.send_replace(true);
+        }
     }
 }
 

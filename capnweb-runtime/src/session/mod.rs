@@ -1,21 +1,45 @@
 //! The session engine: import/export tables, IDs, refcounts and the message loop
-//! (protocol.md sections 3, 4, 6, 7, 8, 11, 12).
+//! (protocol.md sections 3, 4, 6, 7, 8, 11, 12), one file per protocol concept:
+//!
+//! | concept | file |
+//! |---|---|
+//! | the public handle and builder ([`Session`], options, stats, `on_broken`) | `handle.rs` |
+//! | the tables, the lock, and the order of effects (this file) | `mod.rs` |
+//! | a received message: parse it, hand it to its table | `receive.rs` |
+//! | the import table: sending `push`, settling imports, releasing dropped handles | `imports.rs` |
+//! | handles to imports: [`ImportedCap`], [`RemotePromise`] (`pull`, wake-ups) | `import_handles.rs` |
+//! | the export table: receiving `push`, `pull`, `release`; exporting | `exports.rs` |
+//! | settling exports (`resolve`/`reject`), counting settlements in flight | `settlements.rs` |
+//! | references inside values: the encoder and decoder callbacks | `refs.rs` |
+//! | `abort` and closing | `abort.rs` |
+//! | the embargo on promises that resolve to our own side | `embargo.rs` |
+//! | `remap` (sending a recorded `.map()`) | `remap.rs` |
+//! | the outbox | `outbox.rs` |
+//! | reader and writer tasks, write-through | `io.rs` |
+//! | freeing large values after the write | `after_write.rs` |
+//! | work collected under the lock, run after it | `effects.rs` |
+//! | HTTP batch mode | `batch.rs` |
 //!
 //! One [`SessionInner`] per connection holds the tables behind a mutex. Stubs lock it briefly to
 //! send a message; the reader task locks it to apply a received one. Nothing that can run user
 //! code happens under the lock: deliveries, drops and settlements are collected as [`Effects`]
 //! and run after it is released, in order.
 
+mod abort;
 mod after_write;
 mod batch;
-mod driver;
 mod effects;
 mod embargo;
+mod exports;
+mod handle;
+mod import_handles;
 mod imports;
-mod incoming;
 mod io;
-mod outgoing;
+mod outbox;
+mod receive;
+mod refs;
 mod remap;
+mod settlements;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -24,44 +48,18 @@ use tokio::sync::{Notify, watch};
 
 pub(crate) use after_write::drop_after_write;
 pub(crate) use effects::Effects;
-pub(crate) use imports::{ImportedCap, RemotePromise};
-pub(crate) use outgoing::write_path;
+pub(crate) use exports::ExportEntry;
+pub(crate) use import_handles::{ImportedCap, RemotePromise};
+pub(crate) use imports::{DroppedImport, ImportSlot};
 
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::wire::Limits;
 
-pub use driver::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
+pub use handle::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
 
 /// A callback registered with `Session::on_broken`.
 pub(crate) type BrokenCallback = Box<dyn FnOnce(&RpcError) + Send>;
-
-/// An entry of the export table: something we host for the peer.
-pub(crate) struct ExportEntry {
-    pub(crate) hook: Hook,
-    /// References the peer holds; the entry goes when it releases them all.
-    pub(crate) refcount: u64,
-    /// Whether the peer asked for (or, for `["promise", id]` exports, will get) a settlement.
-    pub(crate) pulled: bool,
-}
-
-/// An entry of the import table: something the peer hosts for us.
-pub(crate) enum ImportSlot {
-    /// A settled capability and the number of times the peer introduced it.
-    Cap {
-        weak: Weak<ImportedCap>,
-        refcount: u64,
-    },
-    /// A result the peer will settle.
-    Promise { weak: Weak<RemotePromise> },
-}
-
-/// A local handle to an import was dropped; the session sends the `release` when it next holds
-/// its lock. `ptr` identifies the exact handle, in case the ID was re-introduced meanwhile.
-pub(crate) struct DroppedImport {
-    pub(crate) id: i64,
-    pub(crate) ptr: usize,
-}
 
 /// The mutable state of a session.
 pub(crate) struct State {
@@ -81,9 +79,37 @@ pub(crate) struct State {
     /// Why the session ended, once it has.
     pub(crate) broken: Option<RpcError>,
     /// Whether an `abort` message and a 3000 close should go out when the writer drains.
-    pub(crate) close: Option<driver::CloseRequest>,
+    pub(crate) close: Option<abort::CloseRequest>,
     pub(crate) on_broken: Vec<(u64, BrokenCallback)>,
     pub(crate) next_callback_id: u64,
+}
+
+/// What drives a session's messages.
+pub(crate) enum Mode {
+    /// Reader and writer tasks over a transport (`io.rs`).
+    Connection(io::ConnectionIo),
+    /// The server end of one HTTP batch, applied and answered by `batch::handle_batch`.
+    BatchServer,
+    /// The client end of one HTTP batch (`batch::client`).
+    BatchClient {
+        /// A task is waiting for a result: it queued a `pull` and then yielded once, so
+        /// everything polled together with it has been queued too.
+        awaited: std::sync::atomic::AtomicBool,
+    },
+}
+
+impl Mode {
+    /// A session over a transport; its I/O tasks are started by `io::start`.
+    pub(crate) fn connection() -> Mode {
+        Mode::Connection(io::ConnectionIo::default())
+    }
+
+    /// The client end of an HTTP batch.
+    pub(crate) fn batch_client() -> Mode {
+        Mode::BatchClient {
+            awaited: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 /// A session: the tables and the channel to the writer.
@@ -97,33 +123,21 @@ pub(crate) struct SessionInner {
     pub(crate) wake_writer: Notify,
     /// A woken waiter asks for the releases waiting in the outbox to be written.
     pub(crate) releases_requested: std::sync::atomic::AtomicBool,
-    /// Writes from the producing task when the transport allows (set by the transport driver;
-    /// absent for HTTP batch sessions).
-    pub(crate) write_through: std::sync::OnceLock<std::sync::Weak<dyn io::WriteThrough>>,
     /// Holds the reason once the session has ended.
     pub(crate) ended: watch::Sender<Option<RpcError>>,
     /// The tasks this session started for calls and settlements: cancelled when it ends.
     pub(crate) calls: Arc<crate::task::CallScope>,
-    /// Set once the writer task has closed the transport (never, for a batch session).
-    pub(crate) writer_done: watch::Sender<bool>,
-    /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP batch
-    /// answers once this is 0 (see batch.rs).
-    /// (A plain counter: every settlement of every session touches it, and only a batch waits.)
-    pub(crate) settling: std::sync::atomic::AtomicUsize,
-    /// Notified when `settling` drops to 0.
-    pub(crate) settled: Notify,
-    /// Set for the client end of an HTTP batch: an awaiting task yields once after queueing
-    /// its first `pull` before it counts as awaiting (see `batch::client`).
-    pub(crate) batch_client: std::sync::atomic::AtomicBool,
-    /// Batch client: a task is waiting for a result (it queued a `pull` and then yielded, so
-    /// everything polled together with it has been queued too).
-    pub(crate) awaited: std::sync::atomic::AtomicBool,
+    /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP
+    /// batch answers, and a closing server closes the session, once there are none.
+    pub(crate) settling: Arc<crate::active::ActiveCount>,
+    /// What drives the session's messages, with the state only that kind of session needs.
+    pub(crate) mode: Mode,
     pub(crate) limits: Limits,
     this: Weak<SessionInner>,
 }
 
 impl SessionInner {
-    pub(crate) fn new(main: Option<Hook>, limits: Limits) -> Arc<SessionInner> {
+    pub(crate) fn new(main: Option<Hook>, limits: Limits, mode: Mode) -> Arc<SessionInner> {
         Arc::new_cyclic(|this| {
             let main = main.unwrap_or_else(|| {
                 Hook::error(RpcError::Capability(
@@ -166,14 +180,10 @@ impl SessionInner {
                 has_dropped: std::sync::atomic::AtomicBool::new(false),
                 wake_writer: Notify::new(),
                 releases_requested: std::sync::atomic::AtomicBool::new(false),
-                write_through: std::sync::OnceLock::new(),
                 ended: watch::Sender::new(None),
-                writer_done: watch::Sender::new(false),
                 calls: crate::task::CallScope::new(),
-                settling: std::sync::atomic::AtomicUsize::new(0),
-                settled: Notify::new(),
-                batch_client: std::sync::atomic::AtomicBool::new(false),
-                awaited: std::sync::atomic::AtomicBool::new(false),
+                settling: Arc::default(),
+                mode,
                 limits,
                 this: this.clone(),
             }
@@ -210,54 +220,13 @@ impl SessionInner {
         result
     }
 
-    /// Queues the release of a dropped import handle.
-    pub(crate) fn queue_drop(&self, dropped: DroppedImport) {
-        self.dropped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(dropped);
-        self.has_dropped
-            .store(true, std::sync::atomic::Ordering::Release);
-        if !self.reader_will_flush() {
-            self.wake_writer.notify_one();
-        }
-    }
-
-    /// Sends `release` for every dropped import handle that still owns its table entry.
-    fn apply_dropped(&self, st: &mut State) {
-        // Cleared before the queue is taken, so a drop queued meanwhile sets it again.
-        if !self
-            .has_dropped
-            .swap(false, std::sync::atomic::Ordering::Acquire)
-        {
-            return;
-        }
-        let dropped = {
-            let mut queue = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.is_empty() {
-                return;
-            }
-            std::mem::take(&mut *queue)
-        };
-        for DroppedImport { id, ptr } in dropped {
-            let count = match st.imports.get(&id) {
-                Some(ImportSlot::Cap { weak, refcount }) if weak.as_ptr() as usize == ptr => {
-                    *refcount
-                }
-                Some(ImportSlot::Promise { weak }) if weak.as_ptr() as usize == ptr => 1,
-                _ => continue,
-            };
-            st.imports.remove(&id);
-            if st.broken.is_none() {
-                st.queue(crate::wire::message::release_text(id, count));
-            }
-        }
-    }
-
-    /// Waits until the writer task has closed the transport.
+    /// Waits until the writer task has closed the transport (at once for a batch session,
+    /// which has none).
     #[cfg(feature = "server")]
     pub(crate) async fn transport_closed(&self) {
-        let _ = self.writer_done.subscribe().wait_for(|done| *done).await;
+        if let Mode::Connection(io) = &self.mode {
+            let _ = io.writer_done.subscribe().wait_for(|done| *done).await;
+        }
     }
 
     /// Table sizes, after applying pending releases.

@@ -15,7 +15,9 @@ use super::json::{js_key_order, write_number, write_string};
 use super::{NoRefs, RefEncoder};
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
-use crate::value::{Args, Bytes, BytesKind, JsError, Object, Payload, PayloadRef, Value};
+use crate::value::{
+    Args, Bytes, BytesKind, JsError, Object, Payload, PayloadRef, PropertyKey, Value,
+};
 
 /// The sender's depth limit (capnweb's `DEFAULT_MAX_DEPTH`); not configurable, as in JS.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -406,4 +408,29 @@ impl RefEncoder for NoRefs {
 /// capnweb's text for a capability met where none can be sent.
 fn no_session() -> RpcError {
     RpcError::Serialization("Can't serialize RPC stubs in this context.".to_owned())
+}
+
+/// Writes `["tag",id]`, the reference forms the encoder callbacks produce (`import`, `export`,
+/// `pipeline`, `promise`).
+pub(crate) fn write_ref(out: &mut String, tag: &str, id: i64) {
+    out.push_str("[\"");
+    out.push_str(tag);
+    out.push_str("\",");
+    out.push_str(itoa::Buffer::new().format(id));
+    out.push(']');
+}
+
+/// Writes a property path as a plain JSON array of names and indexes.
+pub(crate) fn write_path(path: &[PropertyKey], out: &mut String) {
+    out.push('[');
+    for (i, key) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match key {
+            PropertyKey::Name(name) => write_string(name, out),
+            PropertyKey::Index(idx) => out.push_str(itoa::Buffer::new().format(*idx)),
+        }
+    }
+    out.push(']');
 }

@@ -1,6 +1,6 @@
 use super::message::{self, Expr, Message, MessageKind};
 use super::{Capture, Json, Limits, NoRefs};
-use crate::value::Value;
+use crate::value::{PropertyKey, Value};
 
 fn parse_ok(text: &str) -> Message<'_> {
     Message::parse(text, &Limits::default()).unwrap()
@@ -263,13 +263,31 @@ fn session_writers() {
     let mut reject = message::reject_prefix(6);
     reject.push_str("null");
     message::end_message(&mut reject);
-    let mut push = String::new();
-    message::begin_push(&mut push);
-    push.push('1');
-    message::end_message(&mut push);
+    let call = message::pipeline_push_text(
+        3,
+        &[PropertyKey::Name("add".into()), PropertyKey::Index(1)],
+        Some(|out: &mut String| {
+            out.push_str("[1,2]");
+            Ok(())
+        }),
+    )
+    .unwrap();
+    type WriteArgs = fn(&mut String) -> Result<(), crate::RpcError>;
+    let read =
+        message::pipeline_push_text(0, &[PropertyKey::Name("name".into())], None::<WriteArgs>)
+            .unwrap();
     assert_eq!(
-        text + &reject + &push,
-        r#"["resolve",-4,5]["reject",6,null]["push",1]"#
+        text + &reject + &call + &read,
+        r#"["resolve",-4,5]["reject",6,null]["push",["pipeline",3,["add",1],[1,2]]]["push",["pipeline",0,["name"]]]"#
+    );
+    let failing = message::pipeline_push_text(
+        3,
+        &[],
+        Some(|_: &mut String| Err(crate::RpcError::Serialization("no".into()))),
+    );
+    assert!(
+        failing.is_err(),
+        "an argument that cannot be written fails the message"
     );
     let reason = crate::RpcError::new("Error", "gone").to_wire_value();
     assert_eq!(

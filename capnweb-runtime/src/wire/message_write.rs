@@ -5,11 +5,12 @@
 
 use std::fmt::Write as _;
 
-use super::encode::encode_value;
+use super::encode::{encode_value, write_path};
 use super::json::write_json;
 use super::message::{Expr, Message, Repr};
 use super::{Capture, NoRefs};
-use crate::value::Value;
+use crate::error::RpcError;
+use crate::value::{PropertyKey, Value};
 
 /// Appends the whole text of `msg`.
 pub(super) fn write_message(msg: &Message<'_>, out: &mut String) {
@@ -73,7 +74,7 @@ fn write_release(id: i64, count: u64, out: &mut String) {
 }
 
 /// Appends `["push",`; the caller appends the expression and then [`end_message`].
-pub(crate) fn begin_push(out: &mut String) {
+fn begin_push(out: &mut String) {
     out.push_str(r#"["push","#);
 }
 
@@ -92,6 +93,28 @@ fn begin_reject(id: i64, out: &mut String) {
 /// Closes a message opened by [`begin_push`], [`resolve_prefix`] or [`reject_prefix`].
 pub(crate) fn end_message(out: &mut String) {
     out.push(']');
+}
+
+/// `["push",["pipeline",target,path]]`, or with `,args` when `write_args` is given: it writes
+/// the argument array (exporting what the arguments hold, which can fail).
+pub(crate) fn pipeline_push_text(
+    target: i64,
+    path: &[PropertyKey],
+    write_args: Option<impl FnOnce(&mut String) -> Result<(), RpcError>>,
+) -> Result<String, RpcError> {
+    let mut out = String::with_capacity(64);
+    begin_push(&mut out);
+    out.push_str(r#"["pipeline""#);
+    write_id(target, &mut out);
+    out.push(',');
+    write_path(path, &mut out);
+    if let Some(write_args) = write_args {
+        out.push(',');
+        write_args(&mut out)?;
+    }
+    out.push(']');
+    end_message(&mut out);
+    Ok(out)
 }
 
 /// `["pull",id]`.

@@ -1,13 +1,16 @@
-//! The public [`Session`] handle and the tasks that move messages between the engine and a
-//! transport.
+//! The public [`Session`] handle, its builder and options: what a user starts, inspects and
+//! stops.
 
 use std::sync::Arc;
 
-use super::SessionInner;
+use super::abort::SHUTDOWN_REASON;
+#[cfg(feature = "server")]
+use super::abort::{CLOSE_FLUSH_TIME, SERVER_SHUTDOWN_REASON};
+use super::{Mode, SessionInner};
 use crate::error::RpcError;
 use crate::stub::Stub;
-use crate::transport::{CloseInfo, Transport};
-use crate::wire::{Limits, message};
+use crate::transport::Transport;
+use crate::wire::Limits;
 
 /// Settings for a session, shared by every way of starting one ([`Session::builder`], the
 /// WebSocket [`Connector`](crate::transport::websocket::Connector), the server, batches).
@@ -36,42 +39,6 @@ pub struct SessionStats {
     /// Entries in the export table.
     pub exports: usize,
 }
-
-/// How long a closing session may take to write its close frame to a slow peer.
-#[cfg(feature = "server")]
-const CLOSE_FLUSH_TIME: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// What the writer does once the session ends.
-pub(crate) struct CloseRequest {
-    /// An `abort` message to send first, when we are the side that aborts.
-    pub(super) abort_message: Option<String>,
-    pub(super) info: CloseInfo,
-}
-
-impl CloseRequest {
-    pub(crate) fn new(reason: &RpcError, notify_peer: bool) -> Self {
-        let abort_message = notify_peer.then(|| {
-            message::abort_text(&RpcError::new(reason.name(), reason.message()).to_wire_value())
-        });
-        let code = match reason {
-            RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,
-            RpcError::Aborted(m) if m == SERVER_SHUTDOWN_REASON => 1001,
-            _ => 3000,
-        };
-        CloseRequest {
-            abort_message,
-            info: CloseInfo {
-                code,
-                reason: reason.message(),
-            },
-        }
-    }
-}
-
-const SHUTDOWN_REASON: &str = "the session was closed";
-
-/// Why a server closes its sessions when it shuts down (close code 1001, "going away").
-pub(crate) const SERVER_SHUTDOWN_REASON: &str = "the server is shutting down";
 
 /// A Cap'n Web session over one transport. Cheap to clone.
 ///
@@ -132,7 +99,11 @@ impl SessionBuilder {
     /// Starts the session over `transport`. Needs a tokio runtime with I/O and timers enabled
     /// (`#[tokio::main]` and `Runtime::new()` enable both).
     pub fn start<T: Transport>(self, transport: T) -> Session {
-        let inner = SessionInner::new(self.main.map(|s| s.hook), self.options.limits);
+        let inner = SessionInner::new(
+            self.main.map(|s| s.hook),
+            self.options.limits,
+            Mode::connection(),
+        );
         let session = Session {
             _guard: Arc::new(ShutdownOnDrop(inner.clone())),
             inner,

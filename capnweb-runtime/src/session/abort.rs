@@ -1,0 +1,73 @@
+//! Ending a session: failing what is pending, dropping what we host, cancelling the calls still
+//! running for it, and telling the writer how to close (protocol.md section 13).
+
+use super::{ImportSlot, SessionInner};
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::transport::CloseInfo;
+use crate::wire::message;
+
+impl SessionInner {
+    /// Ends the session: every pending import fails with `reason`, every export is dropped
+    /// (targets see `Drop`), the calls still running for the session are cancelled, `on_broken`
+    /// callbacks run, and the writer closes the transport (with an `abort` message first when
+    /// `notify_peer`). The last three happen when the lock is released (`effects.rs`).
+    pub(crate) fn abort(&self, reason: RpcError, notify_peer: bool) {
+        self.with_state(|st, fx| {
+            if st.broken.is_some() {
+                return;
+            }
+            st.broken = Some(reason.clone());
+            for (_, slot) in st.imports.drain() {
+                if let ImportSlot::Promise { weak } = slot
+                    && let Some(p) = weak.upgrade()
+                {
+                    fx.wakers.extend(p.settle(Hook::error(reason.clone())));
+                }
+            }
+            fx.drops.extend(st.exports.drain().map(|(_, e)| e.hook));
+            st.close = Some(CloseRequest::new(&reason, notify_peer));
+            let callbacks = std::mem::take(&mut st.on_broken)
+                .into_iter()
+                .map(|(_, cb)| cb)
+                .collect();
+            fx.broken = Some((reason, callbacks));
+        });
+    }
+}
+
+/// What the writer does once the session ends.
+pub(crate) struct CloseRequest {
+    /// An `abort` message to send first, when we are the side that aborts.
+    pub(crate) abort_message: Option<String>,
+    pub(crate) info: CloseInfo,
+}
+
+impl CloseRequest {
+    pub(crate) fn new(reason: &RpcError, notify_peer: bool) -> Self {
+        let abort_message = notify_peer.then(|| {
+            message::abort_text(&RpcError::new(reason.name(), reason.message()).to_wire_value())
+        });
+        let code = match reason {
+            RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,
+            RpcError::Aborted(m) if m == SERVER_SHUTDOWN_REASON => 1001,
+            _ => 3000,
+        };
+        CloseRequest {
+            abort_message,
+            info: CloseInfo {
+                code,
+                reason: reason.message(),
+            },
+        }
+    }
+}
+
+pub(super) const SHUTDOWN_REASON: &str = "the session was closed";
+
+/// Why a server closes its sessions when it shuts down (close code 1001, "going away").
+pub(crate) const SERVER_SHUTDOWN_REASON: &str = "the server is shutting down";
+
+/// How long a closing session may take to write its close frame to a slow peer.
+#[cfg(feature = "server")]
+pub(super) const CLOSE_FLUSH_TIME: std::time::Duration = std::time::Duration::from_secs(1);

@@ -1,0 +1,238 @@
+//! Handles to what the peer hosts: settled capabilities ([`ImportedCap`]) and results still to
+//! come ([`RemotePromise`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+
+use super::{DroppedImport, Mode, SessionInner};
+use crate::hook::{Hook, PullFuture};
+use crate::value::{Args, PropertyKey};
+
+/// A capability the peer hosts: our import `id`. The last handle's drop releases it.
+pub(crate) struct ImportedCap {
+    pub(crate) session: Arc<SessionInner>,
+    pub(crate) id: i64,
+}
+
+impl ImportedCap {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
+        let session = &self.session;
+        session.with_state(|st, fx| st.send_push(session, fx, self.id, path, Some(args)))
+    }
+
+    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
+        let session = &self.session;
+        session.with_state(|st, fx| st.send_push(session, fx, self.id, path, None))
+    }
+}
+
+impl Drop for ImportedCap {
+    fn drop(&mut self) {
+        // The peer's main object is never released (capnweb closes the session instead).
+        if self.id != 0 {
+            self.session.queue_drop(DroppedImport {
+                id: self.id,
+                ptr: self as *const _ as usize,
+            });
+        }
+    }
+}
+
+pub(crate) enum RemoteState {
+    /// Not settled yet. `pulled`: we asked for (or will get unasked) the settlement.
+    Pending {
+        pulled: bool,
+        waiters: Vec<oneshot::Sender<()>>,
+    },
+    /// Settled; further operations go to the resolution.
+    Resolved(Hook),
+}
+
+/// A result the peer will settle: our push `id` (positive) or a `["promise", id]` it sent.
+pub(crate) struct RemotePromise {
+    pub(crate) session: Arc<SessionInner>,
+    pub(crate) id: i64,
+    pub(crate) state: Mutex<RemoteState>,
+    /// Whether calls were pipelined through the peer on this promise (then a resolution on our
+    /// own side needs an embargo; see `embargo.rs`).
+    pipelined: AtomicBool,
+}
+
+impl RemotePromise {
+    pub(crate) fn new(session: Arc<SessionInner>, id: i64, pulled: bool) -> Arc<RemotePromise> {
+        Arc::new(RemotePromise {
+            session,
+            id,
+            state: Mutex::new(RemoteState::Pending {
+                pulled,
+                waiters: Vec::new(),
+            }),
+            pipelined: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RemoteState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The resolution, if the peer has settled this promise.
+    pub(crate) fn settled(&self) -> Option<Hook> {
+        match &*self.lock() {
+            RemoteState::Resolved(h) => Some(h.clone()),
+            RemoteState::Pending { .. } => None,
+        }
+    }
+
+    fn pipeline(&self, path: &[PropertyKey], args: Option<Args>) -> Hook {
+        let session = &self.session;
+        let outcome = session.with_state(|st, fx| {
+            // Lock order: session state, then promise state.
+            let resolved = self.settled();
+            match resolved {
+                None => {
+                    self.pipelined.store(true, Ordering::Relaxed);
+                    Ok(st.send_push(session, fx, self.id, path, args))
+                }
+                Some(hook) => Err((hook, args)),
+            }
+        });
+        match outcome {
+            Ok(hook) => hook,
+            Err((hook, Some(args))) => hook.call(path, args),
+            Err((hook, None)) => hook.get(path),
+        }
+    }
+
+    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
+        self.pipeline(path, Some(args))
+    }
+
+    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
+        self.pipeline(path, None)
+    }
+
+    /// Asks the peer for the settlement (once) and waits for it.
+    pub(crate) fn pull(self: &Arc<Self>) -> PullFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            loop {
+                let mut first_pull = false;
+                let waiting = this.session.with_state(|st, _| {
+                    let mut pst = this.lock();
+                    match &mut *pst {
+                        RemoteState::Resolved(h) => Err(h.clone()),
+                        RemoteState::Pending { pulled, waiters } => {
+                            if let Some(e) = &st.broken {
+                                return Err(Hook::error(e.clone()));
+                            }
+                            if !*pulled {
+                                *pulled = true;
+                                first_pull = true;
+                                st.queue(crate::wire::message::pull_text(this.id));
+                            }
+                            let (tx, rx) = oneshot::channel();
+                            waiters.push(tx);
+                            Ok(rx)
+                        }
+                    }
+                });
+                match waiting {
+                    Ok(rx) => {
+                        if first_pull && matches!(this.session.mode, Mode::BatchClient { .. }) {
+                            this.session.announce_await().await;
+                        }
+                        WakeUp {
+                            rx: Some(rx),
+                            session: &this.session,
+                        }
+                        .await;
+                    }
+                    Err(hook) => return hook.pull().await,
+                }
+            }
+        })
+    }
+
+    /// Whether calls were pipelined through the peer on this promise.
+    pub(crate) fn was_pipelined(&self) -> bool {
+        self.pipelined.load(Ordering::Relaxed)
+    }
+
+    /// Settles the promise with `hook`; returns the waiters to wake.
+    pub(crate) fn settle(&self, hook: Hook) -> Vec<oneshot::Sender<()>> {
+        let mut pst = self.lock();
+        match std::mem::replace(&mut *pst, RemoteState::Resolved(hook)) {
+            RemoteState::Pending { waiters, .. } => waiters,
+            RemoteState::Resolved(previous) => {
+                // Keep the first outcome.
+                *pst = RemoteState::Resolved(previous);
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl Drop for RemotePromise {
+    fn drop(&mut self) {
+        // Dropping an unsettled promise releases it at once (and cancels our interest in it);
+        // a settled one was released when its resolution arrived.
+        let pending = matches!(
+            *self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
+            RemoteState::Pending { .. }
+        );
+        if pending {
+            self.session.queue_drop(DroppedImport {
+                id: self.id,
+                ptr: self as *const _ as usize,
+            });
+        }
+    }
+}
+
+/// A waiter's wake-up by the `resolve`/`reject` that settled its promise. Whoever is woken
+/// sends the `release` the reader queued for that settlement (see `io.rs`): when it resumes,
+/// or, if it is dropped before it could, when it is dropped.
+struct WakeUp<'a> {
+    rx: Option<oneshot::Receiver<()>>,
+    session: &'a SessionInner,
+}
+
+impl std::future::Future for WakeUp<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let Some(rx) = self.rx.as_mut() else {
+            return std::task::Poll::Ready(());
+        };
+        // Settled, or (an error) gone without a settlement, when asking costs one writer turn.
+        if std::pin::Pin::new(rx).poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        self.rx = None;
+        self.session.send_waiting_releases();
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for WakeUp<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take()
+            && rx.try_recv().is_ok()
+        {
+            self.session.send_waiting_releases();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The outbox: messages waiting for the writer (or the reader's write-through, or a batch's
+//! request or response body).
+
+use super::{SessionInner, State};
+use crate::wire::message;
+
+impl State {
+    /// Queues a message for the writer (or the reader's write-through).
+    pub(crate) fn queue(&mut self, message: String) {
+        self.outbox.push(message);
+        self.outbox_can_wait = false;
+    }
+
+    /// Queues the `release` of an import whose `resolve`/`reject` just arrived and woke a
+    /// waiter. Unlike other messages it waits for the next write, or for that waiter to ask
+    /// for it (see `io.rs`).
+    pub(crate) fn queue_release_for_waiter(&mut self, id: i64) {
+        self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
+        self.outbox.push(message::release_text(id, 1));
+    }
+
+    /// Takes everything queued.
+    pub(crate) fn take_outbox(&mut self) -> Vec<String> {
+        self.outbox_can_wait = false;
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether the outbox holds something that should be written now.
+    pub(crate) fn must_write(&self) -> bool {
+        !self.outbox.is_empty() && !self.outbox_can_wait
+    }
+}
+
+impl SessionInner {
+    /// Takes every message queued so far (pending releases of dropped handles included).
+    pub(crate) fn take_outbox(&self) -> Vec<String> {
+        self.with_state(|st, _| st.take_outbox())
+    }
+
+    /// How many messages are queued. Reads the tables without `with_state`, which would wake
+    /// the writer (the batch client's driver) whenever the outbox is not empty, so checking
+    /// would wake the checker again.
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().outbox.len()
+    }
+}

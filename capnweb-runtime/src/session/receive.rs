@@ -1,0 +1,103 @@
+//! The entry of every received message: parse it, and hand it to the table it concerns (the
+//! export table for `push`, `pull` and `release`, the import table for `resolve` and `reject`).
+
+use std::sync::Arc;
+
+use super::refs::SessionDecoder;
+use super::{Effects, SessionInner, State};
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::value::Value;
+use crate::wire::message::{self, Message};
+use crate::wire::{NoRefs, decode};
+
+impl SessionInner {
+    /// Applies one received message. A bad message aborts the session with a reason that says
+    /// what was wrong; it never panics. (User code it runs is contained where it runs; this is
+    /// the backstop for a bug of our own, which must end the session, not hang it.)
+    pub(crate) fn handle_text(&self, text: &str) {
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_text(text)));
+        if let Err(payload) = applied {
+            let error = crate::task::panic_error("applying a received message", &*payload);
+            self.abort(
+                RpcError::Aborted(format!("internal error: {}", error.message())),
+                true,
+            );
+        }
+    }
+
+    fn apply_text(&self, text: &str) {
+        let msg = match message::parse_message(text, &self.limits) {
+            Ok(msg) => msg,
+            Err(e) => return self.abort(e, true),
+        };
+        if let Message::Abort(expr) = msg {
+            let reason = match decode::decode_expr(expr, 0, &self.limits, &mut NoRefs) {
+                Ok(Value::Error(e)) => RpcError::PeerAborted(e),
+                Ok(other) => RpcError::PeerAborted(Box::new(crate::value::JsError {
+                    name: "Error".into(),
+                    message: format!("{other:?}"),
+                    ..Default::default()
+                })),
+                Err(e) => e,
+            };
+            return self.abort(reason, false);
+        }
+        let session = self.arc();
+        let outcome = match msg {
+            Message::Push(expr) => {
+                // Like capnweb, deliver the call (effects run when the first section ends)
+                // before its export entry exists: a target that reports the session's stats
+                // sees only what was there before the call.
+                let pushed = self.with_state(|st, fx| st.receive_push(&session, fx, expr));
+                pushed
+                    .map(|(id, value)| self.with_state(|st, fx| st.add_push_export(id, value, fx)))
+            }
+            other => self.with_state(|st, fx| st.receive(&session, fx, other)),
+        };
+        if let Err(e) = outcome {
+            self.abort(e, true);
+        }
+    }
+}
+
+impl State {
+    /// Applies a message other than `push` and `abort` to the table it concerns.
+    fn receive(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        msg: Message,
+    ) -> Result<(), RpcError> {
+        if self.broken.is_some() {
+            return Ok(());
+        }
+        let limits = session.limits;
+        match msg {
+            Message::Pull(id) => self.receive_pull(id, fx)?,
+            Message::Resolve(id, expr) => {
+                let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
+                self.settle_import(session, id, Hook::from_payload(value), fx);
+            }
+            Message::Reject(id, expr) => {
+                let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
+                self.settle_import(
+                    session,
+                    id,
+                    // A thrown plain value may have been kept as text; errors carry trees.
+                    Hook::error(RpcError::from_wire_value(value.into_value())),
+                    fx,
+                );
+            }
+            Message::Release(id, count) => self.receive_release(id, count, fx)?,
+            Message::Stream(_) | Message::Pipe => {
+                return Err(RpcError::protocol(
+                    "streams (stream/pipe messages) are not supported by this implementation yet",
+                ));
+            }
+            Message::Push(_) | Message::Abort(_) => {}
+        }
+        Ok(())
+    }
+}

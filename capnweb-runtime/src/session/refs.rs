@@ -1,0 +1,267 @@
+//! The codec's callbacks against the tables: the encoder turns stubs and promises in outgoing
+//! values into reference expressions (exporting what we host), the decoder turns reference forms
+//! in received expressions into hooks (importing what the peer hosts).
+
+use std::sync::Arc;
+
+use super::import_handles::{ImportedCap, RemotePromise};
+use super::{Effects, ImportSlot, SessionInner, State, embargo};
+use crate::error::RpcError;
+use crate::hook::Hook;
+use crate::stub::{Promise, Stub};
+use crate::value::{PayloadRef, PropertyKey, Value};
+use crate::wire::encode::{self, write_ref};
+use crate::wire::{Capture, Json, RefDecoder, RefEncoder};
+
+/// Writes stubs and promises found in outgoing values as reference expressions, exporting
+/// local objects as it goes.
+pub(crate) struct SessionEncoder<'a> {
+    pub(crate) st: &'a mut State,
+    pub(crate) fx: &'a mut Effects,
+    pub(crate) session: &'a Arc<SessionInner>,
+}
+
+impl SessionEncoder<'_> {
+    fn is_ours(&self, session: &Arc<SessionInner>) -> bool {
+        Arc::ptr_eq(session, self.session)
+    }
+
+    fn encode_hook(
+        &mut self,
+        hook: &Hook,
+        as_promise: bool,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        match hook {
+            Hook::Import(cap) if self.is_ours(&cap.session) => {
+                write_ref(out, "import", cap.id);
+                Ok(())
+            }
+            Hook::Remote(p) if self.is_ours(&p.session) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    write_ref(out, "pipeline", p.id);
+                    Ok(())
+                }
+            },
+            Hook::Local(p) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    self.export_new(hook, as_promise, out);
+                    Ok(())
+                }
+            },
+            Hook::Value(v) if as_promise => encode::encode_value(v, self, out),
+            Hook::Text(text) if as_promise => {
+                encode::encode_payload(PayloadRef::Text(text), self, out)
+            }
+            Hook::Remote(p) => match p.settled() {
+                Some(resolved) => self.encode_hook(&resolved, as_promise, out),
+                None => {
+                    self.export_new(hook, as_promise, out);
+                    Ok(())
+                }
+            },
+            Hook::Error(_) => {
+                self.export_new(hook, as_promise, out);
+                Ok(())
+            }
+            Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
+            Hook::Target(_) | Hook::Import(_) | Hook::Value(_) | Hook::Text(_) => {
+                self.export_new(hook, false, out);
+                Ok(())
+            }
+        }
+    }
+
+    /// `["export", -n]` for a capability, or `["promise", -n]` (settled later, unasked) for a
+    /// promise.
+    fn export_new(&mut self, hook: &Hook, as_promise: bool, out: &mut String) {
+        let id = self.st.export(hook.clone(), as_promise);
+        if as_promise {
+            self.fx.settlements.push((id, hook.clone()));
+            write_ref(out, "promise", id);
+        } else {
+            write_ref(out, "export", id);
+        }
+    }
+}
+
+impl RefEncoder for SessionEncoder<'_> {
+    fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError> {
+        self.encode_hook(&stub.hook, false, out)
+    }
+
+    fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError> {
+        self.encode_hook(&promise.hook, true, out)
+    }
+}
+
+/// Resolves reference forms in received expressions against the session's tables.
+pub(crate) struct SessionDecoder<'a> {
+    st: &'a mut State,
+    fx: &'a mut Effects,
+    session: &'a Arc<SessionInner>,
+}
+
+impl<'a> SessionDecoder<'a> {
+    pub(crate) fn new(
+        st: &'a mut State,
+        fx: &'a mut Effects,
+        session: &'a Arc<SessionInner>,
+    ) -> Self {
+        SessionDecoder { st, fx, session }
+    }
+
+    /// The hook for `["import"|"pipeline", id, path?, args?]`: our export `id`, or a call or
+    /// property read on it, delivered after the lock is released.
+    fn reference(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<crate::value::Args>,
+    ) -> Result<Hook, RpcError> {
+        let hook = match self.st.exports.get(&id) {
+            Some(entry) => entry.hook.clone(),
+            None => {
+                return Err(RpcError::protocol(format!(
+                    "no such entry on exports table: {id}"
+                )));
+            }
+        };
+        Ok(match (path, args) {
+            (Some(path), Some(args)) => self.fx.defer_call(hook, path, args),
+            // Our own embargo probe, forwarded back to us: answered here, never by the target.
+            (Some(path), None) if embargo::is_probe(&path) => {
+                Hook::Value(Arc::new(Value::Undefined))
+            }
+            (Some(path), None) if !path.is_empty() => self.fx.defer_get(hook, path),
+            _ => hook,
+        })
+    }
+}
+
+impl RefDecoder for SessionDecoder<'_> {
+    fn import(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<crate::value::Args>,
+    ) -> Result<Value, RpcError> {
+        Ok(Value::Stub(Stub::from_hook(
+            self.reference(id, path, args)?,
+        )))
+    }
+
+    fn pipeline(
+        &mut self,
+        id: i64,
+        path: Option<Vec<PropertyKey>>,
+        args: Option<crate::value::Args>,
+    ) -> Result<Value, RpcError> {
+        Ok(Value::Promise(Promise::from_hook(
+            self.reference(id, path, args)?,
+        )))
+    }
+
+    fn export(&mut self, id: i64) -> Result<Value, RpcError> {
+        let cap = match self.st.imports.get_mut(&id) {
+            Some(ImportSlot::Cap { weak, refcount }) => {
+                // Re-introduced: count it, so our release returns every reference.
+                *refcount += 1;
+                match weak.upgrade() {
+                    Some(cap) => cap,
+                    None => {
+                        let cap = Arc::new(ImportedCap {
+                            session: self.session.clone(),
+                            id,
+                        });
+                        *weak = Arc::downgrade(&cap);
+                        cap
+                    }
+                }
+            }
+            Some(ImportSlot::Promise { .. }) => {
+                return Err(RpcError::protocol(format!(
+                    "the peer exported ID {id}, which names one of its pending promises"
+                )));
+            }
+            None => {
+                let cap = Arc::new(ImportedCap {
+                    session: self.session.clone(),
+                    id,
+                });
+                self.st.imports.insert(
+                    id,
+                    ImportSlot::Cap {
+                        weak: Arc::downgrade(&cap),
+                        refcount: 1,
+                    },
+                );
+                cap
+            }
+        };
+        Ok(Value::Stub(Stub::from_hook(Hook::Import(cap))))
+    }
+
+    fn promise(&mut self, id: i64) -> Result<Value, RpcError> {
+        if self.st.imports.contains_key(&id) {
+            // capnweb yields a broken promise here rather than aborting.
+            return Ok(Value::Promise(Promise::from_hook(Hook::error(
+                RpcError::Capability(
+                    "Bug in RPC system: The peer sent a promise reusing an existing export ID."
+                        .into(),
+                ),
+            ))));
+        }
+        // Promise exports are settled by the peer unasked: never pull them.
+        let promise = RemotePromise::new(self.session.clone(), id, true);
+        self.st.imports.insert(
+            id,
+            ImportSlot::Promise {
+                weak: Arc::downgrade(&promise),
+            },
+        );
+        Ok(Value::Promise(Promise::from_hook(Hook::Remote(promise))))
+    }
+
+    fn remap(
+        &mut self,
+        id: i64,
+        path: Vec<PropertyKey>,
+        captures: Vec<Capture>,
+        instructions: Vec<Json>,
+    ) -> Result<Value, RpcError> {
+        let subject = self.reference(id, Some(path), None)?;
+        let mut hooks = Vec::with_capacity(captures.len());
+        for capture in captures {
+            hooks.push(match capture {
+                Capture::Import(n) => self.reference(n, None, None)?,
+                // A capability the peer hosts; released when the map is done with it.
+                Capture::Export(n) => match self.export(n)? {
+                    Value::Stub(stub) => stub.hook,
+                    _ => unreachable!("export() always yields a stub"),
+                },
+            });
+        }
+        let program = crate::map::Program {
+            captures: hooks,
+            instructions,
+            limits: self.session.limits,
+        };
+        let result = self.fx.defer_start(crate::map::replay(subject, program));
+        Ok(Value::Promise(Promise::from_hook(result)))
+    }
+
+    fn writable(&mut self, _id: i64) -> Result<Value, RpcError> {
+        Err(RpcError::protocol(
+            "writable streams are not supported by this implementation yet",
+        ))
+    }
+
+    fn readable(&mut self, _id: i64) -> Result<Value, RpcError> {
+        Err(RpcError::protocol(
+            "readable streams are not supported by this implementation yet",
+        ))
+    }
+}
