@@ -22,8 +22,8 @@ OPTIONS:
     --only a,b,...      only these scenarios (a b c d e f g h)
     --write PATH        also write the results as Markdown (e.g. docs/performance.md); an
                         existing file keeps everything outside its generated block
-    --our-server KIND   http (capnweb_runtime::serve: WebSocket + HTTP batch on hyper, the
-                        default) or ws (transport::websocket::serve, tungstenite only)
+    --our-server KIND   http (capnweb_runtime::Server: WebSocket + HTTP batch on hyper, the
+                        default) or ws (sessions on WebSockets tungstenite accepts, no hyper)
     --node-dir PATH     where tests/node is (default: found from the crate's location)
     --timeout SECS      upper bound for one client process (default 600)
     -h, --help          this text
@@ -79,9 +79,9 @@ impl Counts {
 /// Which server serves our side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OurServer {
-    /// `capnweb_runtime::serve_on` + `RpcService`: WebSocket and HTTP batch on one path.
+    /// `capnweb_runtime::Server`: WebSocket and HTTP batch on one path, on hyper.
     Http,
-    /// `transport::websocket::serve`: tokio-tungstenite only (HTTP batch still uses `Http`).
+    /// Sessions on WebSockets tokio-tungstenite accepts itself (HTTP batch still uses `Http`).
     Ws,
 }
 

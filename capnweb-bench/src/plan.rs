@@ -153,7 +153,7 @@ pub fn cases(scenario: char, our_server: OurServer) -> Vec<Case> {
             if our_server == OurServer::Http {
                 list.push(case(
                     "ours-ws",
-                    "capnweb-rs server, websocket::serve (no hyper)",
+                    "capnweb-rs server, tungstenite accept (no hyper)",
                     Client::Hold,
                     Server::Rust(ServerKind::OursWs),
                     true,
