@@ -13,7 +13,8 @@ use crate::local_promise::LocalPromise;
 use crate::session::{ImportedCap, RemotePromise};
 use crate::target::{Request, RpcTarget, is_blocked_name};
 use crate::task::{CallSite, deliver, spawn_settling};
-use crate::value::{Args, Payload, PropertyKey, Value, WireText};
+use crate::value::{PropertyKey, Value};
+use crate::wire::{Args, Payload, WireText};
 
 /// A future resolving a hook to its value (text stays text: the typed layer reads it as it is,
 /// the encoder copies it, everything else expands it).

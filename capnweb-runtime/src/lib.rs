@@ -67,5 +67,6 @@ pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStat
 pub use stub::{IntoArgs, Promise, PromiseFuture, ResolveFuture, Stub};
 pub use target::{CallFuture, RpcTarget};
 pub use typed::{MapOutput, MapSubject, RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
-pub use value::{Args, Value, from_value, to_value};
+pub use value::{Value, from_value, to_value};
+pub use wire::Args;
 pub use wire::{Limits, deserialize, serialize};

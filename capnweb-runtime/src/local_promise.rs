@@ -7,7 +7,8 @@ use tokio::sync::oneshot;
 
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
-use crate::value::{Args, PropertyKey};
+use crate::value::PropertyKey;
+use crate::wire::Args;
 
 /// A pipelined operation waiting for the promise to settle.
 enum Op {

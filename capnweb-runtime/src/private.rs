@@ -15,7 +15,8 @@ use crate::stub::{Pipeline, Stub};
 pub use crate::target::{Answer, Request};
 use crate::target::{CallFuture, RpcTarget};
 use crate::typed::RpcData;
-use crate::value::{Args, Payload, Value};
+use crate::value::Value;
+use crate::wire::{Args, Payload};
 
 /// One argument as a generated client sends it (see `RpcArg::__into_arg`): possibly wire text,
 /// which only the runtime can read.
@@ -135,7 +136,7 @@ pub fn tree(answer: Answer) -> CallFuture {
 
 /// Encodes a method's result.
 pub fn encode<T: RpcData>(value: T) -> Result<Reply, RpcError> {
-    let encoded = crate::value::to_payload(&value);
+    let encoded = crate::wire::to_payload(&value);
     drop_result(value, &encoded);
     encoded.map(Reply)
 }

@@ -14,7 +14,8 @@ use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::target::{FnTarget, RpcTarget};
 use crate::typed::{RpcClient, RpcFuture, RpcPromise};
-use crate::value::{Args, Payload, PropertyKey, Value};
+use crate::value::{PropertyKey, Value};
+use crate::wire::{Args, Payload};
 
 /// A capability: a reference to an object that may be local, remote, or still a promise.
 ///
@@ -59,7 +60,7 @@ macro_rules! tuple_args {
             #[allow(non_snake_case)]
             fn into_args(self) -> Result<Args, RpcError> {
                 let ($($name,)*) = self;
-                Ok(Args::from_payloads(vec![$(crate::value::to_payload(&$name)?),*]))
+                Ok(Args::from_payloads(vec![$(crate::wire::to_payload(&$name)?),*]))
             }
         }
     };

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::error::RpcError;
-use crate::value::{Args, Payload, Value};
+use crate::value::Value;
+use crate::wire::{Args, Payload};
 
 /// The future a target returns for one call or property read.
 pub type CallFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send + 'static>>;

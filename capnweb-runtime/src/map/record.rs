@@ -15,8 +15,9 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::task::{CallSite, deliver};
-use crate::value::{Args, PayloadRef, PropertyKey, Value};
+use crate::value::{PropertyKey, Value};
 use crate::wire::encode::write_path;
+use crate::wire::{Args, PayloadRef};
 use crate::wire::{Json, Limits, RefEncoder, encode, json};
 
 use super::replay::{Program, replay};

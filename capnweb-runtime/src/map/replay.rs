@@ -7,7 +7,8 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::target::CallFuture;
-use crate::value::{Args, PropertyKey, Value};
+use crate::value::{PropertyKey, Value};
+use crate::wire::Args;
 use crate::wire::{Capture, Json, Limits, RefDecoder, decode};
 
 /// A recorded mapper: its captures (already resolved to hooks) and instructions.

@@ -17,7 +17,7 @@ pub(crate) enum Delivery {
     Call {
         hook: Hook,
         path: Vec<PropertyKey>,
-        args: crate::value::Args,
+        args: crate::wire::Args,
         result: Arc<LocalPromise>,
     },
     Get {
@@ -54,7 +54,7 @@ impl Effects {
         &mut self,
         hook: Hook,
         path: Vec<PropertyKey>,
-        args: crate::value::Args,
+        args: crate::wire::Args,
     ) -> Hook {
         let result = LocalPromise::new();
         self.deliveries.push(Delivery::Call {

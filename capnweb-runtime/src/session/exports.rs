@@ -26,7 +26,7 @@ impl State {
         session: &Arc<SessionInner>,
         fx: &mut Effects,
         expr: Expr<'_>,
-    ) -> Result<(i64, crate::value::Payload), RpcError> {
+    ) -> Result<(i64, crate::wire::Payload), RpcError> {
         if let Some(reason) = &self.broken {
             return Err(reason.clone());
         }
@@ -44,7 +44,7 @@ impl State {
     pub(super) fn add_push_export(
         &mut self,
         id: i64,
-        value: crate::value::Payload,
+        value: crate::wire::Payload,
         fx: &mut Effects,
     ) {
         let mut hook = Hook::from_payload(value);

@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 
 use super::{DroppedImport, Mode, SessionInner};
 use crate::hook::{Hook, PullFuture};
-use crate::value::{Args, PropertyKey};
+use crate::value::PropertyKey;
+use crate::wire::Args;
 
 /// A capability the peer hosts: our import `id`. The last handle's drop releases it.
 pub(crate) struct ImportedCap {

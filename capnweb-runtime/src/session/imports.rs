@@ -8,7 +8,8 @@ use super::refs::SessionEncoder;
 use super::{Effects, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::value::{Args, PropertyKey};
+use crate::value::PropertyKey;
+use crate::wire::Args;
 use crate::wire::{encode, message};
 
 /// An entry of the import table: something the peer hosts for us.

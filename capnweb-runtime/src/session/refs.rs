@@ -9,7 +9,8 @@ use super::{Effects, ImportSlot, SessionInner, State, embargo};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
-use crate::value::{PayloadRef, PropertyKey, Value};
+use crate::value::{PropertyKey, Value};
+use crate::wire::PayloadRef;
 use crate::wire::encode::{self, write_ref};
 use crate::wire::{Capture, Json, RefDecoder, RefEncoder};
 
@@ -119,7 +120,7 @@ impl<'a> SessionDecoder<'a> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<crate::value::Args>,
+        args: Option<crate::wire::Args>,
     ) -> Result<Hook, RpcError> {
         let hook = match self.st.exports.get(&id) {
             Some(entry) => entry.hook.clone(),
@@ -146,7 +147,7 @@ impl RefDecoder for SessionDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<crate::value::Args>,
+        args: Option<crate::wire::Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Stub(Stub::from_hook(
             self.reference(id, path, args)?,
@@ -157,7 +158,7 @@ impl RefDecoder for SessionDecoder<'_> {
         &mut self,
         id: i64,
         path: Option<Vec<PropertyKey>>,
-        args: Option<crate::value::Args>,
+        args: Option<crate::wire::Args>,
     ) -> Result<Value, RpcError> {
         Ok(Value::Promise(Promise::from_hook(
             self.reference(id, path, args)?,

@@ -14,8 +14,8 @@ use crate::active::Active;
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::task::{panic_error, spawn_detached, unfinished_error};
-use crate::value::{Payload, PayloadRef};
 use crate::wire::{NoRefs, encode, message};
+use crate::wire::{Payload, PayloadRef};
 
 impl State {
     /// Encodes the settlement of export `id` (a `resolve` or `reject` message).

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use super::promise::RpcPromise;
 use crate::__private::Arg;
 use crate::error::RpcError;
-use crate::value::{Payload, Value, to_payload, to_value};
+use crate::value::{Value, to_value};
+use crate::wire::{Payload, to_payload};
 
 /// A type that can be an argument or a result of an RPC method: serde both ways, and `Send +
 /// 'static` so targets run on a multi-threaded runtime.

@@ -25,7 +25,7 @@ pub use promise::{RpcFuture, RpcPromise};
 use serde::de::DeserializeOwned;
 
 use crate::error::RpcError;
-use crate::value::Payload;
+use crate::wire::Payload;
 
 /// Reads a typed argument or result. The text it was read from is not needed afterwards; when
 /// it is large, it is freed after the session reader's next write rather than before it (see

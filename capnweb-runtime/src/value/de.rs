@@ -9,11 +9,11 @@
 
 use serde::de::{self, IntoDeserializer, Unexpected, Visitor};
 
+use super::MAX_SAFE_INTEGER;
 use super::de_access::{EnumAccess, visit_array, visit_object};
 use super::serde_impls::{deserialize_scope, is_magic, park};
 use super::{Object, Value};
 use crate::error::RpcError;
-use crate::wire::decode::MAX_SAFE_INTEGER;
 
 /// Converts a [`Value`] into any serde-deserializable type.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RpcError> {
@@ -146,8 +146,8 @@ macro_rules! deserialize_int {
 
 /// How a number meets a visitor that takes anything: as an integer when it is a safe one (so
 /// maps and untyped targets see `1`, not `1.0`), as a double otherwise. Reading straight from
-/// wire text (`wire_de`) follows the same rule.
-pub(super) fn visit_number<'de, V: Visitor<'de>, E: de::Error>(
+/// wire text (`wire::text_de`) follows the same rule.
+pub(crate) fn visit_number<'de, V: Visitor<'de>, E: de::Error>(
     visitor: V,
     n: f64,
 ) -> Result<V::Value, E> {

@@ -4,7 +4,6 @@
 //! [`Value`] is the schema-free representation that the dynamic API hands to and takes from the
 //! application. Typed code converts to and from it through serde ([`to_value`], [`from_value`]).
 
-mod args;
 mod bigint;
 mod de;
 mod de_access;
@@ -14,22 +13,18 @@ mod serde_special;
 #[cfg(test)]
 mod serde_tests;
 #[cfg(test)]
-mod test_fixtures;
+pub(crate) mod test_fixtures;
 mod types;
-mod wire_de;
-#[cfg(test)]
-mod wire_de_tests;
-mod wire_ser;
-#[cfg(test)]
-mod wire_ser_tests;
-mod wire_text;
 
-pub use args::Args;
 pub use de::from_value;
+pub(crate) use de::visit_number;
 pub use ser::to_value;
+pub(crate) use ser::{MapKeySerializer, is_safe_integer};
+pub(crate) use serde_impls::{is_magic, take_slot};
 pub use types::{BigInt, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined};
-pub(crate) use wire_text::{Payload, PayloadRef, WireText, to_payload};
 
+/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9007199254740991.0;
 use crate::stub::{Promise, Stub};
 
 /// A JSON object with the key order preserved (JS objects keep insertion order).

@@ -16,8 +16,8 @@ use super::{BigInt, Bytes, Object, Value};
 use crate::error::RpcError;
 
 /// True if JavaScript holds `v` exactly as a number (|v| <= 2^53 - 1).
-pub(super) fn is_safe_integer(v: i128) -> bool {
-    let max = crate::wire::decode::MAX_SAFE_INTEGER as i128;
+pub(crate) fn is_safe_integer(v: i128) -> bool {
+    let max = super::MAX_SAFE_INTEGER as i128;
     (-max..=max).contains(&v)
 }
 

@@ -44,12 +44,12 @@ thread_local! {
 }
 
 /// True for the private newtype names of this module.
-pub(super) fn is_magic(name: &str) -> bool {
+pub(crate) fn is_magic(name: &str) -> bool {
     name.starts_with("$capnweb::")
 }
 
 /// Takes the value stored by the innermost special type's `serialize`.
-pub(super) fn take_slot() -> Option<Value> {
+pub(crate) fn take_slot() -> Option<Value> {
     SER_SLOT.with(|s| s.borrow_mut().take())
 }
 

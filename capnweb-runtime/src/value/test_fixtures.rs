@@ -1,10 +1,10 @@
-//! Typed data shared by the tests of the direct wire paths (`wire_ser`, `wire_de`).
+//! Typed data shared by the tests of the direct wire paths (`wire::text_ser`, `wire::text_de`).
 
 use serde::{Deserialize, Serialize};
 
 /// A struct with nesting, options and a tuple: plain data (no special value) on the wire.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub(super) struct User {
+pub(crate) struct User {
     pub(super) id: u32,
     pub(super) name: String,
     pub(super) tags: Vec<String>,
@@ -15,7 +15,7 @@ pub(super) struct User {
 
 /// Every kind of enum variant.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub(super) enum Shape {
+pub(crate) enum Shape {
     Dot,
     Circle(f64),
     Rect(f64, f64),
@@ -26,7 +26,7 @@ pub(super) enum Shape {
 }
 
 /// A user with a manager, strings that need escapes, and numbers JavaScript prints oddly.
-pub(super) fn sample_user() -> User {
+pub(crate) fn sample_user() -> User {
     User {
         id: 7,
         name: "Ada \"Countess\" Lovelace\n\u{1F600}\u{7}".into(),

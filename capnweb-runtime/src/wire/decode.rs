@@ -21,7 +21,8 @@ use super::message::{Expr, Repr};
 use super::stream_decode::decode_expr_text;
 use super::{Capture, Json, Limits, NoRefs, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Args, Object, PropertyKey, Value};
+use crate::value::{Object, PropertyKey, Value};
+use crate::wire::Args;
 
 /// Object keys a JavaScript receiver refuses to set: the names of `Object.prototype` members
 /// (assigning them could change the object's behaviour or prototype) and `toJSON`.
@@ -33,7 +34,7 @@ pub(crate) fn is_blocked_key(key: &str) -> bool {
 }
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1).
-pub(crate) const MAX_SAFE_INTEGER: f64 = 9007199254740991.0;
+pub(crate) use crate::value::MAX_SAFE_INTEGER;
 
 /// Evaluates one expression at nesting level `depth` (0 for a message's top-level expression).
 ///

@@ -5,7 +5,8 @@ use super::json::{parse, precheck};
 use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Capture, Json, Limits, NoRefs, RefDecoder, deserialize, serialize};
 use crate::error::RpcError;
-use crate::value::{Args, BigInt, Bytes, BytesKind, Date, Payload, PropertyKey, Value};
+use crate::value::{BigInt, Bytes, BytesKind, Date, PropertyKey, Value};
+use crate::wire::{Args, Payload};
 
 /// Call arguments as trees (large plain ones may arrive as text).
 fn expanded(args: Option<Args>) -> Option<Vec<Value>> {

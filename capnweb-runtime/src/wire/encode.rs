@@ -15,9 +15,8 @@ use super::json::{js_key_order, write_number, write_string};
 use super::{NoRefs, RefEncoder};
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
-use crate::value::{
-    Args, Bytes, BytesKind, JsError, Object, Payload, PayloadRef, PropertyKey, Value,
-};
+use crate::value::{Bytes, BytesKind, JsError, Object, PropertyKey, Value};
+use crate::wire::{Args, Payload, PayloadRef};
 
 /// The sender's depth limit (capnweb's `DEFAULT_MAX_DEPTH`); not configurable, as in JS.
 pub(crate) const MAX_DEPTH: usize = 256;

@@ -8,9 +8,9 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::value::{
-    Args, BigInt, Bytes, BytesKind, Date, JsError, Object, Payload, RequestValue, ResponseValue,
-    Value,
+    BigInt, Bytes, BytesKind, Date, JsError, Object, RequestValue, ResponseValue, Value,
 };
+use crate::wire::{Args, Payload};
 
 /// Writes stubs as `["export",-n]` and promises as `["promise",-n]` with fresh IDs.
 #[derive(Default)]
@@ -100,7 +100,7 @@ fn containers() {
     encode_args(&Args::new(), &mut NoRefs, &mut out).unwrap();
     assert_eq!(out, "[]");
     // Arguments in wire form are copied as they are, beside trees.
-    let text = crate::value::to_payload(&vec![1, 2]).unwrap();
+    let text = crate::wire::to_payload(&vec![1, 2]).unwrap();
     let mut out = String::new();
     encode_args(
         &Args::from_payloads(vec![text, Payload::Tree(vec![Value::from(1)].into())]),

@@ -15,7 +15,8 @@ pub(crate) use super::message_write::{
 use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Json, Limits, NoRefs, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Payload, Value};
+use crate::value::Value;
+use crate::wire::Payload;
 
 /// One Cap'n Web protocol message, as sent in one WebSocket frame or one line of an HTTP batch.
 ///

@@ -9,6 +9,7 @@
 //! to a `RefDecoder` when reading and stubs/promises to a `RefEncoder` when writing. The
 //! session engine implements both; `NoRefs` refuses them (for errors, aborts and plain data).
 
+mod args;
 pub(crate) mod decode;
 mod decode_special;
 #[cfg(test)]
@@ -22,14 +23,24 @@ mod message_parse;
 #[cfg(test)]
 mod message_tests;
 mod message_write;
+mod payload;
 mod plain;
 mod stream_decode;
+mod text_de;
+#[cfg(test)]
+mod text_de_tests;
+mod text_ser;
+#[cfg(test)]
+mod text_ser_tests;
 
 pub use message::{Expr, Message, MessageKind};
 
 use crate::error::RpcError;
 use crate::stub::{Promise, Stub};
-use crate::value::{Args, PropertyKey, Value};
+pub use args::Args;
+pub(crate) use payload::{Payload, PayloadRef, WireText, to_payload};
+
+use crate::value::{PropertyKey, Value};
 
 /// A parsed but not yet evaluated JSON tree.
 pub type Json = serde_json::Value;

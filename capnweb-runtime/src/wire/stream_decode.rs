@@ -22,7 +22,8 @@ use super::decode::{Decoder, is_blocked_key};
 use super::plain::{KEEP_AS_TEXT_MIN_LEN, is_plain_data};
 use super::{Capture, Json, Limits, RefDecoder};
 use crate::error::RpcError;
-use crate::value::{Args, Object, Payload, PropertyKey, Value, WireText};
+use crate::value::{Object, PropertyKey, Value};
+use crate::wire::{Args, Payload, WireText};
 
 /// Evaluates the expression in `text` at `depth`, passing reference forms to `refs`.
 pub(crate) fn decode_expr_text(

@@ -1,6 +1,6 @@
 //! Serializing a user type straight to Cap'n Web wire text, without building a [`Value`] tree.
 //!
-//! The output is exactly what [`to_value`](super::to_value) followed by the wire encoder
+//! The output is exactly what [`to_value`](crate::value::to_value) followed by the wire encoder
 //! writes: the same number and string formatting, arrays escaped as `[[...]]`, `()` as
 //! `["undefined"]`, enums externally tagged. Whatever needs more than that gives up ([`Bail`])
 //! and the caller takes the tree path, which then decides (and reports errors) as before:
@@ -12,14 +12,14 @@
 
 use serde::ser::{self, Serialize};
 
-use super::ser::{MapKeySerializer, is_safe_integer};
-use super::serde_impls::{is_magic, take_slot};
-use crate::wire::encode::{MAX_DEPTH, write_number_expr};
+use super::encode::{MAX_DEPTH, write_number_expr};
+use crate::value::{MapKeySerializer, is_safe_integer};
+use crate::value::{is_magic, take_slot};
 
 /// The depth direct serialization stays below: one level under the encoder's limit, because a
 /// call's arguments sit one level inside the message.
 const LIMIT: usize = MAX_DEPTH - 1;
-use crate::wire::json::{write_number, write_string};
+use super::json::{write_number, write_string};
 
 /// `value` as wire text, or `None` where the tree path must decide (see the module docs).
 pub(crate) fn to_wire_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {

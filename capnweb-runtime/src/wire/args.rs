@@ -2,9 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use super::Value;
-use super::wire_text::Payload;
+use super::payload::Payload;
 use crate::error::RpcError;
+use crate::value::Value;
 
 /// The arguments of a call, as an [`RpcTarget`](crate::RpcTarget) receives them.
 ///
@@ -58,14 +58,14 @@ impl Args {
         self.items.is_empty()
     }
 
-    /// Argument `index` (from 0) read as `T`, as [`from_value`](super::from_value) reads it:
+    /// Argument `index` (from 0) read as `T`, as [`from_value`](crate::value::from_value) reads it:
     /// the same results and error texts whether the argument arrived as a tree or as text.
     /// A missing argument reads as `undefined` (so an `Option` is `None`).
     pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, RpcError> {
         match self.items.get(index) {
             Some(Payload::Text(text)) => text.read(),
-            Some(Payload::Tree(value)) => super::from_value(value.clone()),
-            None => super::from_value(Value::Undefined),
+            Some(Payload::Tree(value)) => crate::value::from_value(value.clone()),
+            None => crate::value::from_value(Value::Undefined),
         }
     }
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::test_fixtures::{Shape, sample_user};
-use super::wire_ser::to_wire_text;
-use super::{BigInt, Bytes, Date, Undefined, Value, to_value};
+use super::text_ser::to_wire_text;
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
+use crate::value::test_fixtures::{Shape, sample_user};
+use crate::value::{BigInt, Bytes, Date, Undefined, Value, to_value};
 
 /// Asserts that `value` is written directly, byte for byte as the tree path writes it, and
 /// reads back as the same tree.
@@ -124,8 +124,8 @@ fn serde_bytes_like() -> impl Serialize {
 
 #[test]
 fn wire_payloads_expand_wherever_a_tree_is_needed() {
-    let text = super::to_payload(&vec![1, 2]).unwrap();
-    assert!(matches!(text, super::Payload::Text(_)));
+    let text = super::payload::to_payload(&vec![1, 2]).unwrap();
+    assert!(matches!(text, super::payload::Payload::Text(_)));
     let tree = Value::Array(vec![Value::Number(1.0), Value::Number(2.0)]);
     assert_eq!(text.to_value(), tree);
     assert_eq!(
@@ -144,23 +144,29 @@ async fn local_targets_and_dynamic_awaits_see_trees() {
     let target = Stub::from_fn(move |args: Vec<Value>| {
         record.lock().unwrap().extend(args.iter().cloned());
         // Answer in wire form, as a typed target does.
-        let result = super::to_payload(&args).map(|p| {
-            assert!(matches!(p, super::Payload::Text(_)));
+        let result = super::payload::to_payload(&args).map(|p| {
+            assert!(matches!(p, super::payload::Payload::Text(_)));
             p.into_value()
         });
         async move { result }
     });
     let data = BTreeMap::from([("a", vec![1, 2])]);
-    let arg = super::to_payload(&data).unwrap();
-    assert!(matches!(arg, super::Payload::Text(_)));
-    let result = Promise::from_hook(target.hook.call(&[], super::Args::from_payloads(vec![arg])))
-        .await
-        .unwrap();
+    let arg = super::payload::to_payload(&data).unwrap();
+    assert!(matches!(arg, super::payload::Payload::Text(_)));
+    let result = Promise::from_hook(
+        target
+            .hook
+            .call(&[], super::args::Args::from_payloads(vec![arg])),
+    )
+    .await
+    .unwrap();
     assert_eq!(*handed.lock().unwrap(), [to_value(&data).unwrap()]);
     assert!(matches!(result, Value::Array(_)), "{result:?}");
     assert_eq!(result, to_value(&vec![&data]).unwrap());
     // A settled result in wire form, awaited dynamically.
-    let settled = Promise::from_hook(Hook::from_payload(super::to_payload(&data).unwrap()));
+    let settled = Promise::from_hook(Hook::from_payload(
+        super::payload::to_payload(&data).unwrap(),
+    ));
     assert_eq!(settled.await.unwrap(), to_value(&data).unwrap());
 }
 
@@ -174,13 +180,13 @@ fn typed_answers_and_arguments_stay_text() {
     let hook = crate::task::deliver(crate::task::CallSite::Invoke, || answer);
     assert!(matches!(hook, Hook::Text(_)), "{hook:?}");
 
-    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
+    let args = super::args::Args::from_payloads(vec![super::payload::to_payload(&data).unwrap()]);
     assert_eq!(args.get::<BTreeMap<String, Vec<u8>>>(0).unwrap(), data);
     let read: BTreeMap<String, Vec<u8>> = decode(args, "m", 1, |args| args.next("x")).unwrap();
     assert_eq!(read, data);
     // The typed read's errors are the tree's, prefixed by the dispatch.
-    let args = super::Args::from_payloads(vec![super::to_payload(&data).unwrap()]);
-    let tree_error = super::from_value::<Vec<u8>>(to_value(&data).unwrap()).unwrap_err();
+    let args = super::args::Args::from_payloads(vec![super::payload::to_payload(&data).unwrap()]);
+    let tree_error = crate::value::from_value::<Vec<u8>>(to_value(&data).unwrap()).unwrap_err();
     assert_eq!(
         args.get::<Vec<u8>>(0).unwrap_err().message(),
         tree_error.message()

@@ -7,9 +7,10 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::test_fixtures::{Shape, User, sample_user};
-use super::wire_de::from_wire_text;
-use super::{BigInt, Date, Value, WireText, from_value};
+use super::payload::WireText;
+use super::text_de::from_wire_text;
+use crate::value::test_fixtures::{Shape, User, sample_user};
+use crate::value::{BigInt, Date, Value, from_value};
 
 /// Asserts that `text` reads directly as `T`, and equal to what the tree deserializer reads.
 fn same_as_tree<T: DeserializeOwned + PartialEq + Debug>(text: &str) -> T {
@@ -27,7 +28,7 @@ fn left_to_tree<T: DeserializeOwned + Debug>(text: &str) {
 
 /// `value` written as the typed layer writes it.
 fn wire<T: Serialize>(value: &T) -> String {
-    crate::wire::serialize(&super::to_value(value).unwrap()).unwrap()
+    crate::wire::serialize(&crate::value::to_value(value).unwrap()).unwrap()
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Value;
-use super::wire_ser::to_wire_text;
+use super::text_ser::to_wire_text;
 use crate::error::RpcError;
+use crate::value::Value;
 
 /// Plain data (no capabilities, promises or special values) already written in Cap'n Web's wire
 /// form: an object, or an escaped array `[[...]]`.
@@ -34,19 +34,19 @@ impl WireText {
         // The text came from our own serializer or passed the plain-data scan, so it always
         // parses; should it not, the value reads as `undefined` rather than taking the process
         // down.
-        crate::wire::deserialize(&self.0).unwrap_or_else(|e| {
+        super::deserialize(&self.0).unwrap_or_else(|e| {
             tracing::error!("capnweb: a wire-form value did not parse back: {e}");
             Value::Undefined
         })
     }
 
     /// Reads `T` from the text: straight with serde_json when the direct reader can
-    /// (`wire_de`), otherwise from the expanded tree, so success, values and error texts are
-    /// those of [`from_value`](super::from_value) on the tree.
+    /// (`text_de`), otherwise from the expanded tree, so success, values and error texts are
+    /// those of [`from_value`](crate::value::from_value) on the tree.
     pub(crate) fn read<T: DeserializeOwned>(&self) -> Result<T, RpcError> {
-        match super::wire_de::from_wire_text(&self.0) {
+        match super::text_de::from_wire_text(&self.0) {
             Some(direct) => Ok(direct),
-            None => super::from_value(self.expand()),
+            None => crate::value::from_value(self.expand()),
         }
     }
 }
@@ -123,10 +123,10 @@ impl From<Value> for Payload {
 }
 
 /// `value` as the typed layer sends it: structured data straight in wire form when it is plain,
-/// otherwise (capabilities, special values, scalars, ...) a tree from [`to_value`](super::to_value).
+/// otherwise (capabilities, special values, scalars, ...) a tree from [`to_value`](crate::value::to_value).
 pub(crate) fn to_payload<T: Serialize + ?Sized>(value: &T) -> Result<Payload, RpcError> {
     match to_wire_text(value) {
         Some(text) => Ok(Payload::Text(WireText(text))),
-        None => super::to_value(value).map(Payload::Tree),
+        None => crate::value::to_value(value).map(Payload::Tree),
     }
 }

@@ -1,10 +1,10 @@
 //! Typed data straight from wire text: the read-side twin of `wire_ser`.
 //!
-//! [`WireText`](super::WireText) is plain data (objects, scalars and escaped arrays
+//! [`WireText`](super::payload::WireText) is plain data (objects, scalars and escaped arrays
 //! only), so serde_json can parse it into the caller's type directly once every escaped array
 //! `[[...]]` is read as the array inside it. The adapters here do that unwrapping around
 //! serde_json's deserializer, its visitors and its access types, and read numbers the way the
-//! [`Value`](super::Value) deserializer does (a number is a JavaScript double first).
+//! [`Value`](crate::value::Value) deserializer does (a number is a JavaScript double first).
 //!
 //! The direct read is an optimisation, never a second set of rules: on any error (a type that
 //! does not fit, a special type that needs a tree, serde_json's recursion limit) the caller
@@ -17,7 +17,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::de::visit_number;
+use crate::value::visit_number;
 
 /// `T` read straight from plain wire text, or `None` if the tree deserializer must decide.
 pub(super) fn from_wire_text<T: de::DeserializeOwned>(text: &str) -> Option<T> {
