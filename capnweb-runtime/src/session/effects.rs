@@ -88,14 +88,23 @@ impl Effects {
     }
 
     pub(crate) fn run(self, session: &SessionInner) {
-        // Engine work is real even on a thread that is recording a `.map()` closure; what it
-        // spawns belongs to this session.
-        crate::map::suspended(|| in_scope(&session.calls, || self.run_now(session)));
+        // Engine work is real even on a thread that is recording a `.map()` closure.
+        crate::map::suspended(|| {
+            // What deliveries and settlements spawn belongs to this session. Most locked
+            // sections have neither, and entering the scope costs a thread-local round trip.
+            if self.deliveries.is_empty() && self.settlements.is_empty() {
+                self.run_now(session);
+            } else {
+                in_scope(&session.calls, || self.run_now(session));
+            }
+        });
     }
 
     fn run_now(self, session: &SessionInner) {
         // A target's `Drop` is user code: a panic there must not unwind into the engine.
-        run_contained("dropping a released object", || drop(self.drops));
+        if !self.drops.is_empty() {
+            run_contained("dropping a released object", || drop(self.drops));
+        }
         for d in self.deliveries {
             match d {
                 Delivery::Call {
