@@ -11,8 +11,10 @@ pub struct MemoryTransport {
     rx: mpsc::UnboundedReceiver<Frame>,
 }
 
+/// What one write puts on the channel: the messages of one `send` travel together, so the
+/// reader finds all of them at once, as it would the bytes of one socket write.
 enum Frame {
-    Message(String),
+    Messages(Vec<String>),
     Close(CloseInfo),
 }
 
@@ -30,24 +32,34 @@ pub fn pair() -> (MemoryTransport, MemoryTransport) {
 pub struct MemorySender(mpsc::UnboundedSender<Frame>);
 
 /// The receiving half of a [`MemoryTransport`].
-pub struct MemoryReceiver(mpsc::UnboundedReceiver<Frame>);
+pub struct MemoryReceiver {
+    rx: mpsc::UnboundedReceiver<Frame>,
+    /// The rest of the last write received.
+    pending: std::collections::VecDeque<String>,
+}
 
 impl Transport for MemoryTransport {
     type Sender = MemorySender;
     type Receiver = MemoryReceiver;
     fn split(self) -> (MemorySender, MemoryReceiver) {
-        (MemorySender(self.tx), MemoryReceiver(self.rx))
+        (
+            MemorySender(self.tx),
+            MemoryReceiver {
+                rx: self.rx,
+                pending: std::collections::VecDeque::new(),
+            },
+        )
     }
 }
 
 impl MessageSender for MemorySender {
     async fn send(&mut self, messages: Vec<String>) -> Result<(), RpcError> {
-        for m in messages {
-            self.0
-                .send(Frame::Message(m))
-                .map_err(|_| RpcError::disconnected("the in-memory peer is gone"))?;
+        if messages.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.0
+            .send(Frame::Messages(messages))
+            .map_err(|_| RpcError::disconnected("the in-memory peer is gone"))
     }
 
     async fn close(&mut self, info: CloseInfo) {
@@ -56,24 +68,29 @@ impl MessageSender for MemorySender {
 
     fn try_send(&mut self, messages: &mut Vec<String>) -> bool {
         // An unbounded channel never makes us wait.
-        for m in messages.drain(..) {
-            if self.0.send(Frame::Message(m)).is_err() {
-                return false;
-            }
-        }
-        true
+        messages.is_empty()
+            || self
+                .0
+                .send(Frame::Messages(std::mem::take(messages)))
+                .is_ok()
     }
 }
 
 impl MessageReceiver for MemoryReceiver {
     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
-        match self.0.recv().await {
-            Some(Frame::Message(m)) => Some(Ok(m)),
-            Some(Frame::Close(info)) => Some(Err(RpcError::disconnected(format!(
-                "Peer closed the connection: {} {}",
-                info.code, info.reason
-            )))),
-            None => None,
+        loop {
+            if let Some(message) = self.pending.pop_front() {
+                return Some(Ok(message));
+            }
+            match self.rx.recv().await? {
+                Frame::Messages(messages) => self.pending.extend(messages),
+                Frame::Close(info) => {
+                    return Some(Err(RpcError::disconnected(format!(
+                        "Peer closed the connection: {} {}",
+                        info.code, info.reason
+                    ))));
+                }
+            }
         }
     }
 }
