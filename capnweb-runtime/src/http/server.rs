@@ -57,8 +57,6 @@ pub(crate) type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'stat
 pub struct Server {
     local_addr: SocketAddr,
     shutdown: Arc<Shutdown>,
-    /// The service's own state (its WebSocket sessions are tracked by `shutdown` too).
-    service: RpcService,
 }
 
 /// Configures a [`Server`] (or an [`RpcService`] to mount in a router of your own).
@@ -107,17 +105,6 @@ impl Server {
     /// Runs forever (until the task is cancelled, which shuts the server down).
     pub async fn run_until_stopped(self) {
         self.run_until(std::future::pending::<()>()).await;
-    }
-
-    /// How many connections and sessions are open right now (for monitoring and tests).
-    pub fn open_connections(&self) -> usize {
-        // The accept loop is one of the tracked tasks.
-        self.shutdown.live().saturating_sub(1)
-    }
-
-    /// The service this server runs (the same sessions, to mount elsewhere too).
-    pub fn service(&self) -> &RpcService {
-        &self.service
     }
 }
 
@@ -176,11 +163,10 @@ impl ServerBuilder {
         let local_addr = listener.local_addr()?;
         let shutdown = Shutdown::new(self.shutdown_timeout);
         let service = RpcService::new(self.make_main, self.options, shutdown.clone());
-        shutdown.spawn(accept_loop(listener, service.clone(), shutdown.clone()));
+        shutdown.spawn(accept_loop(listener, service, shutdown.clone()));
         Ok(Server {
             local_addr,
             shutdown,
-            service,
         })
     }
 

@@ -75,9 +75,4 @@ impl Shutdown {
     pub(crate) async fn idle(&self) {
         self.live.idle().await;
     }
-
-    /// Tracked tasks still running.
-    pub(crate) fn live(&self) -> usize {
-        self.live.get()
-    }
 }
