@@ -41,7 +41,17 @@ pub enum RpcError {
     /// The session was aborted locally (by the application or because the peer misbehaved).
     #[error("the RPC session was aborted: {0}")]
     Aborted(String),
-    /// The transport closed or failed (or could not be opened).
+    /// The connection could not be opened: refused, unreachable, a failed handshake, a bad
+    /// URL or header, or no answer within the connect timeout. Nothing was sent.
+    #[error("could not connect: {message}")]
+    Connect {
+        /// What went wrong, e.g. `WebSocket connection to ws://... timed out after 2s`.
+        message: String,
+        /// The underlying error, when there is one (an I/O or WebSocket error).
+        #[source]
+        source: Option<ErrorSource>,
+    },
+    /// The transport closed or failed after the connection was open.
     #[error("the RPC connection was lost: {message}")]
     Disconnected {
         /// What happened, e.g. `Peer closed WebSocket: 1001 going away`.
@@ -116,6 +126,25 @@ impl RpcError {
         }
     }
 
+    /// A connection that could not be opened, described by `message`.
+    pub fn connect_failed(message: impl Into<String>) -> Self {
+        RpcError::Connect {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A connection that could not be opened because of `source`.
+    pub fn connect_failed_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        RpcError::Connect {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
     /// A protocol violation reported to the peer as a plain `Error`.
     pub fn protocol(message: impl Into<String>) -> Self {
         RpcError::Protocol {
@@ -154,7 +183,9 @@ impl RpcError {
         match self {
             RpcError::Remote(e) | RpcError::PeerAborted(e) => e.message.clone(),
             RpcError::Protocol { message, .. } => message.clone(),
-            RpcError::Disconnected { message, .. } => message.clone(),
+            RpcError::Disconnected { message, .. } | RpcError::Connect { message, .. } => {
+                message.clone()
+            }
             RpcError::Aborted(m)
             | RpcError::Serialization(m)
             | RpcError::Capability(m)

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use capnweb_runtime::http::SessionKind;
+use capnweb_runtime::http::{BatchClient, SessionContext, SessionKind};
+use capnweb_runtime::transport::websocket::Connector;
 use capnweb_runtime::transport::{memory, websocket};
 use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Server, Session, Stub, Value};
 
@@ -72,10 +73,7 @@ async fn calls_in_flight_finish_then_sessions_close_with_1001() {
     let refused = websocket::connect(&url)
         .await
         .expect_err("no new connections after shutdown");
-    assert!(
-        matches!(refused, RpcError::Disconnected { .. }),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, RpcError::Connect { .. }), "{refused:?}");
     // The transport's own error is kept as the cause.
     assert!(std::error::Error::source(&refused).is_some(), "{refused:?}");
     drop(api);
@@ -210,6 +208,15 @@ struct Seen {
     kind: SessionKind,
     peer: Option<std::net::SocketAddr>,
     token: Option<String>,
+    bearer: Option<String>,
+}
+
+fn header(context: &SessionContext, name: &str) -> Option<String> {
+    context
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[tokio::test]
@@ -220,11 +227,8 @@ async fn the_factory_sees_kind_peer_address_and_headers_on_every_path() {
         record.lock().unwrap().push(Seen {
             kind: context.kind(),
             peer: context.peer_addr(),
-            token: context
-                .headers()
-                .get("x-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            token: header(context, "x-token"),
+            bearer: header(context, "authorization"),
         });
         Stub::from_fn(|_| async { Ok(Value::String("hi".into())) })
     })
@@ -233,7 +237,10 @@ async fn the_factory_sees_kind_peer_address_and_headers_on_every_path() {
     .unwrap();
     let port = server.local_addr().port();
 
-    let client = websocket::connect(&format!("ws://127.0.0.1:{port}/rpc"))
+    let client = Connector::new(format!("ws://127.0.0.1:{port}/rpc"))
+        .bearer_token("s3cret")
+        .header("x-token", "ws")
+        .connect()
         .await
         .unwrap();
     assert_eq!(
@@ -248,14 +255,24 @@ async fn the_factory_sees_kind_peer_address_and_headers_on_every_path() {
     )
     .await;
     assert_eq!(batch.status, 200, "{batch:?}");
+    let batch_client = BatchClient::new(&format!("http://127.0.0.1:{port}/rpc"))
+        .unwrap()
+        .bearer_token("b4tch")
+        .unwrap();
+    let answer = batch_client.session().main().invoke(()).await.unwrap();
+    assert_eq!(answer, Value::String("hi".into()));
     client.close();
     server.shutdown().await;
 
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(seen[0].kind, SessionKind::WebSocket);
+    assert_eq!(seen[0].token.as_deref(), Some("ws"));
+    assert_eq!(seen[0].bearer.as_deref(), Some("Bearer s3cret"));
     assert_eq!(seen[1].kind, SessionKind::HttpBatch);
     assert_eq!(seen[1].token.as_deref(), Some("secret"));
+    assert_eq!(seen[2].kind, SessionKind::HttpBatch);
+    assert_eq!(seen[2].bearer.as_deref(), Some("Bearer b4tch"));
     for session in seen.iter() {
         let peer = session
             .peer
@@ -263,4 +280,44 @@ async fn the_factory_sees_kind_peer_address_and_headers_on_every_path() {
         assert!(peer.ip().is_loopback(), "{peer}");
         assert_ne!(peer.port(), port, "the client's port, not the server's");
     }
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_comes_fails_at_the_connect_timeout() {
+    // Accepts TCP connections and never answers the WebSocket handshake.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let attempt = Connector::new(url)
+        .connect_timeout(Duration::from_millis(200))
+        .connect();
+    let error = tokio::time::timeout(Duration::from_secs(10), attempt)
+        .await
+        .expect("the connect timeout bounds the attempt")
+        .expect_err("no handshake, no session");
+    match &error {
+        RpcError::Connect { message, .. } => {
+            assert!(message.contains("timed out after 200ms"), "{message}")
+        }
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    held.abort();
+}
+
+#[tokio::test]
+async fn an_invalid_header_fails_the_connect_and_names_the_header() {
+    let error = Connector::new("ws://127.0.0.1:1/")
+        .header("bad header", "x")
+        .connect()
+        .await
+        .expect_err("an invalid header name");
+    assert!(
+        matches!(&error, RpcError::Connect { message, .. } if message.contains("\"bad header\"")),
+        "{error:?}"
+    );
 }

@@ -42,9 +42,9 @@ impl BatchClient {
     pub fn new(url: &str) -> Result<BatchClient, RpcError> {
         let uri: Uri = url
             .parse()
-            .map_err(|e| RpcError::disconnected(format!("invalid batch URL {url:?}: {e}")))?;
+            .map_err(|e| RpcError::connect_failed(format!("invalid batch URL {url:?}: {e}")))?;
         if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-            return Err(RpcError::disconnected(format!(
+            return Err(RpcError::connect_failed(format!(
                 "unsupported batch URL {url:?}: expected http://host[:port]/path (no TLS support; \
                  use BatchSession::new with your own HTTP client)"
             )));
@@ -68,6 +68,11 @@ impl BatchClient {
             .map_err(|e| RpcError::Serialization(format!("invalid header value: {e}")))?;
         self.headers.append(name, value);
         Ok(self)
+    }
+
+    /// `Authorization: Bearer <token>` on every request.
+    pub fn bearer_token(self, token: impl std::fmt::Display) -> Result<BatchClient, RpcError> {
+        self.header("authorization", &format!("Bearer {token}"))
     }
 
     /// Sets the options of the sessions this client makes (limits on what the server sends).

@@ -5,9 +5,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::{Sink, SinkExt, StreamExt};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
@@ -179,6 +184,9 @@ pub struct Connector {
     url: String,
     session: SessionBuilder,
     options: SessionOptions,
+    headers: Vec<(String, String)>,
+    connect_timeout: Option<Duration>,
+    nodelay: bool,
 }
 
 impl Connector {
@@ -188,7 +196,37 @@ impl Connector {
             url: url.into(),
             session: Session::builder(),
             options: SessionOptions::default(),
+            headers: Vec::new(),
+            connect_timeout: None,
+            nodelay: true,
         }
+    }
+
+    /// Adds a header to the handshake request (authentication, say). An invalid name or value
+    /// makes [`connect`](Self::connect) fail with [`RpcError::Connect`].
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// `Authorization: Bearer <token>` on the handshake request.
+    pub fn bearer_token(self, token: impl std::fmt::Display) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// Gives up on opening the connection (TCP connect and WebSocket handshake) after
+    /// `timeout`, with [`RpcError::Connect`]. Without one (the default) the operating system's
+    /// connect timeout and the server decide.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to send small frames at once (TCP_NODELAY, the default: RPC messages are
+    /// latency-bound) or let the kernel coalesce them.
+    pub fn nodelay(mut self, nodelay: bool) -> Self {
+        self.nodelay = nodelay;
+        self
     }
 
     /// What the server sees as our main object (its import 0); usually none for a client.
@@ -210,19 +248,49 @@ impl Connector {
         self
     }
 
-    /// Opens the connection and starts the session.
+    /// Opens the connection and starts the session. Every failure to open it is
+    /// [`RpcError::Connect`].
     pub async fn connect(self) -> Result<Session, RpcError> {
+        let request = self.request()?;
         let config = config(&self.options);
-        let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(&self.url, Some(config), true)
-                .await
-                .map_err(|e| {
-                    RpcError::disconnected_by(format!("WebSocket connection failed: {e}"), e)
-                })?;
+        let handshake =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), self.nodelay);
+        let opened = match self.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, handshake).await.map_err(|_| {
+                RpcError::connect_failed(format!(
+                    "WebSocket connection to {} timed out after {limit:?}",
+                    self.url
+                ))
+            })?,
+            None => handshake.await,
+        };
+        let (ws, _response) = opened.map_err(|e| {
+            RpcError::connect_failed_by(
+                format!("WebSocket connection to {} failed: {e}", self.url),
+                e,
+            )
+        })?;
         Ok(self
             .session
             .options(self.options)
             .start(WebSocketTransport::new(ws)))
+    }
+
+    /// The handshake request: the URL with the headers added.
+    fn request(&self) -> Result<Request, RpcError> {
+        let mut request = self.url.as_str().into_client_request().map_err(|e| {
+            RpcError::connect_failed_by(format!("invalid WebSocket URL {:?}: {e}", self.url), e)
+        })?;
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| {
+                RpcError::connect_failed_by(format!("invalid header name {name:?}: {e}"), e)
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|e| {
+                RpcError::connect_failed_by(format!("invalid value for header {name}: {e}"), e)
+            })?;
+            request.headers_mut().append(name, value);
+        }
+        Ok(request)
     }
 }
 
@@ -231,6 +299,17 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("url", &self.url)
             .field("options", &self.options)
+            // Header values may be credentials: names only.
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("connect_timeout", &self.connect_timeout)
+            .field("nodelay", &self.nodelay)
             .finish_non_exhaustive()
     }
 }
