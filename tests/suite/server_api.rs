@@ -321,3 +321,56 @@ async fn an_invalid_header_fails_the_connect_and_names_the_header() {
         "{error:?}"
     );
 }
+
+/// Reads until the server closes the connection (at most 10 s, far past the timeouts used).
+async fn assert_closed_by_server(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while stream.read(&mut buffer).await.is_ok_and(|n| n > 0) {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the server must close the connection");
+}
+
+#[tokio::test]
+async fn silent_and_slow_clients_are_closed_at_the_handshake_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let before = alive_tasks();
+    let server =
+        HttpServer::start_with(|builder| builder.handshake_timeout(Duration::from_millis(300)))
+            .await;
+    let address = ("127.0.0.1", server.port);
+
+    // Connects and never sends a byte.
+    let silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    // Sends a WebSocket handshake a few bytes at a time, too slowly to finish.
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    let dribble = tokio::spawn(async move {
+        for chunk in [
+            "GET /rpc HTTP/1.1\r\n",
+            "host: x\r\n",
+            "upgrade: websocket\r\n",
+        ] {
+            if slow.write_all(chunk.as_bytes()).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        slow
+    });
+    assert_closed_by_server(silent).await;
+    let slow = dribble.await.unwrap();
+    assert_closed_by_server(slow).await;
+
+    // A well-behaved client is served as before.
+    let client = websocket::connect(&server.ws_url()).await.unwrap();
+    assert_eq!(
+        client.main().call("ping", ()).await.unwrap(),
+        Value::String("pong".into())
+    );
+    client.close();
+    drop(client);
+    server.stop().await;
+    assert_tasks_at_most(before).await;
+}

@@ -29,6 +29,6 @@ pub(crate) use context::PeerAddr;
 #[cfg(feature = "server")]
 pub use context::{SessionContext, SessionKind};
 #[cfg(feature = "server")]
-pub use server::{DEFAULT_SHUTDOWN_TIMEOUT, Server, ServerBuilder};
+pub use server::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Server, ServerBuilder};
 #[cfg(feature = "server")]
 pub use service::RpcService;

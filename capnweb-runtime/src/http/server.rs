@@ -18,6 +18,10 @@ use crate::stub::Stub;
 /// [`ServerBuilder::shutdown_timeout`].
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request head, unless set with
+/// [`ServerBuilder::handshake_timeout`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub(crate) type MakeMain = dyn Fn(&SessionContext) -> Stub + Send + Sync + 'static;
 
 /// A running Cap'n Web server: WebSocket sessions and HTTP batches on every path of one port,
@@ -65,6 +69,7 @@ pub struct ServerBuilder {
     make_main: Arc<MakeMain>,
     options: BatchServerOptions,
     shutdown_timeout: Duration,
+    handshake_timeout: Duration,
 }
 
 impl Server {
@@ -78,6 +83,7 @@ impl Server {
             make_main: Arc::new(make_main),
             options: BatchServerOptions::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 
@@ -152,6 +158,16 @@ impl ServerBuilder {
         self
     }
 
+    /// How long a client may take to send a complete request head (a WebSocket handshake, or
+    /// a batch POST's headers), counted from when it connected or finished its previous
+    /// request; then the connection is closed (default [`DEFAULT_HANDSHAKE_TIMEOUT`]). A
+    /// connection that never sends anything, or sends its headers a byte at a time, holds a
+    /// socket and a task only this long.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
     /// Binds `addr` and starts serving.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
@@ -163,7 +179,11 @@ impl ServerBuilder {
         let local_addr = listener.local_addr()?;
         let shutdown = Shutdown::new(self.shutdown_timeout);
         let service = RpcService::new(self.make_main, self.options, shutdown.clone());
-        shutdown.spawn(accept_loop(listener, service, shutdown.clone()));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // The timer enables the handshake timeout (slow-client protection).
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.handshake_timeout);
+        shutdown.spawn(accept_loop(listener, service, http, shutdown.clone()));
         Ok(Server {
             local_addr,
             shutdown,
@@ -182,7 +202,12 @@ impl ServerBuilder {
     }
 }
 
-async fn accept_loop(listener: TcpListener, service: RpcService, shutdown: Arc<Shutdown>) {
+async fn accept_loop(
+    listener: TcpListener,
+    service: RpcService,
+    http: hyper::server::conn::http1::Builder,
+    shutdown: Arc<Shutdown>,
+) {
     let begun = shutdown.begun();
     let mut begun = std::pin::pin!(begun);
     loop {
@@ -198,6 +223,7 @@ async fn accept_loop(listener: TcpListener, service: RpcService, shutdown: Arc<S
                     stream,
                     peer,
                     service.clone(),
+                    http.clone(),
                     shutdown.clone(),
                 ));
             }
@@ -221,6 +247,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     service: RpcService,
+    http: hyper::server::conn::http1::Builder,
     shutdown: Arc<Shutdown>,
 ) {
     let handler = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
@@ -228,9 +255,7 @@ async fn serve_connection(
         request.extensions_mut().insert(PeerAddr(peer));
         async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
     });
-    let connection = hyper::server::conn::http1::Builder::new()
-        // The timer enables hyper's header-read timeout (slow-client protection).
-        .timer(TokioTimer::new())
+    let connection = http
         .serve_connection(TokioIo::new(stream), handler)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
