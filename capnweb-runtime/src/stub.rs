@@ -290,6 +290,24 @@ impl IntoFuture for Promise {
     }
 }
 
+impl Promise {
+    /// Waits for the value for at most `limit`: then the await fails with
+    /// [`RpcError::Timeout`], and the result is released (unless another clone of the promise
+    /// still holds it). The session stays usable.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # async fn demo(api: capnweb_runtime::Stub) -> Result<(), capnweb_runtime::RpcError> {
+    /// let sum = api.call("add", (1, 2)).timeout(Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(self, limit: std::time::Duration) -> PromiseFuture {
+        PromiseFuture {
+            pull: crate::task::with_timeout(self.hook.pull(), limit),
+        }
+    }
+}
+
 /// The future of an awaited [`Promise`]: waits for the value.
 #[must_use = "futures do nothing unless polled"]
 pub struct PromiseFuture {

@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use crate::error::RpcError;
-use crate::hook::Hook;
+use crate::hook::{Hook, PullFuture};
 use crate::local_promise::LocalPromise;
 use crate::target::Answer;
 
@@ -231,6 +231,16 @@ pub(crate) fn in_scope<R>(scope: &Arc<CallScope>, f: impl FnOnce() -> R) -> R {
 
 fn current_scope() -> Option<Arc<CallScope>> {
     SCOPE.with(|s| s.borrow().clone())
+}
+
+/// `pull`, failing with [`RpcError::Timeout`] once `limit` has passed. The pull is dropped
+/// then, which releases a result nobody else holds.
+pub(crate) fn with_timeout(pull: PullFuture, limit: std::time::Duration) -> PullFuture {
+    Box::pin(async move {
+        tokio::time::timeout(limit, pull)
+            .await
+            .unwrap_or(Err(RpcError::Timeout))
+    })
 }
 
 /// Runs user code that returns nothing (a `Drop`, an `on_broken` callback) where a panic must

@@ -24,6 +24,7 @@ mod server;
 mod server_api;
 mod support;
 mod tap;
+mod timeouts;
 mod transports;
 mod typed_api;
 mod typed_interop;

@@ -112,7 +112,7 @@ impl BatchSession {
         Fut: Future<Output = Result<String, RpcError>> + Send + 'static,
     {
         let send: SendFn = Box::new(move |body| Box::pin(send(body)));
-        let inner = SessionInner::new(None, options.limits, Mode::batch_client());
+        let inner = SessionInner::new(None, &options, Mode::batch_client());
         let shared = Arc::new(Shared {
             inner,
             sender: Mutex::new(Some(send)),

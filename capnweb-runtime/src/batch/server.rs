@@ -103,7 +103,7 @@ pub async fn handle_batch(body: &[u8], main: Stub, options: &BatchServerOptions)
     } else {
         text.split('\n').collect()
     };
-    let session = SessionInner::new(Some(main.hook), options.session.limits, Mode::BatchServer);
+    let session = SessionInner::new(Some(main.hook), &options.session, Mode::BatchServer);
     match session.serve_batch(lines, options.timeout).await {
         Ok(messages) => BatchReply {
             status: 200,

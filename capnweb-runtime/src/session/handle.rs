@@ -28,6 +28,11 @@ use crate::wire::Limits;
 pub struct SessionOptions {
     /// Limits enforced on what the peer sends.
     pub limits: Limits,
+    /// How long awaiting a result of this session may take before it fails with
+    /// [`RpcError::Timeout`] (and the result is released); `None` (the default) waits as long
+    /// as the peer takes. One await can set its own with `Promise::timeout` or
+    /// `RpcPromise::timeout`.
+    pub call_timeout: Option<std::time::Duration>,
 }
 
 /// Sizes of a session's tables, including the main objects (import 0 and export 0). A session
@@ -99,11 +104,7 @@ impl SessionBuilder {
     /// Starts the session over `transport`. Needs a tokio runtime with I/O and timers enabled
     /// (`#[tokio::main]` and `Runtime::new()` enable both).
     pub fn start<T: Transport>(self, transport: T) -> Session {
-        let inner = SessionInner::new(
-            self.main.map(|s| s.hook),
-            self.options.limits,
-            Mode::connection(),
-        );
+        let inner = SessionInner::new(self.main.map(|s| s.hook), &self.options, Mode::connection());
         let session = Session {
             _guard: Arc::new(ShutdownOnDrop(inner.clone())),
             inner,

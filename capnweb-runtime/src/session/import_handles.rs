@@ -124,6 +124,14 @@ impl RemotePromise {
 
     /// Asks the peer for the settlement (once) and waits for it.
     pub(crate) fn pull(self: &Arc<Self>) -> PullFuture {
+        let pull = self.pull_unbounded();
+        match self.session.call_timeout {
+            Some(limit) => crate::task::with_timeout(pull, limit),
+            None => pull,
+        }
+    }
+
+    fn pull_unbounded(self: &Arc<Self>) -> PullFuture {
         let this = self.clone();
         Box::pin(async move {
             loop {

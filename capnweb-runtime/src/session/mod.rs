@@ -133,11 +133,17 @@ pub(crate) struct SessionInner {
     /// What drives the session's messages, with the state only that kind of session needs.
     pub(crate) mode: Mode,
     pub(crate) limits: Limits,
+    /// How long awaiting one of this session's results may take (`SessionOptions`).
+    pub(crate) call_timeout: Option<std::time::Duration>,
     this: Weak<SessionInner>,
 }
 
 impl SessionInner {
-    pub(crate) fn new(main: Option<Hook>, limits: Limits, mode: Mode) -> Arc<SessionInner> {
+    pub(crate) fn new(
+        main: Option<Hook>,
+        options: &SessionOptions,
+        mode: Mode,
+    ) -> Arc<SessionInner> {
         Arc::new_cyclic(|this| {
             let main = main.unwrap_or_else(|| {
                 Hook::error(RpcError::Capability(
@@ -184,7 +190,8 @@ impl SessionInner {
                 calls: crate::task::CallScope::new(),
                 settling: Arc::default(),
                 mode,
-                limits,
+                limits: options.limits,
+                call_timeout: options.call_timeout,
                 this: this.clone(),
             }
         })

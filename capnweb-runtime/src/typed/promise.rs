@@ -103,6 +103,19 @@ impl<T> RpcPromise<T> {
         self.invoke_as(args.into_args())
     }
 
+    /// Waits for the value for at most `limit`: then the await fails with
+    /// [`RpcError::Timeout`], and the result is released (unless another clone of the promise
+    /// still holds it). The session stays usable.
+    pub fn timeout(self, limit: std::time::Duration) -> RpcFuture<T>
+    where
+        T: DeserializeOwned,
+    {
+        RpcFuture {
+            pull: crate::task::with_timeout(self.promise.hook.pull(), limit),
+            _type: PhantomData,
+        }
+    }
+
     /// Views the eventual value as a capability of client type `C` (for a result that is a
     /// capability but was declared as data, e.g. inside an `Option`). Calls on it are pipelined.
     pub fn as_client<C: RpcClient>(&self) -> C {
