@@ -75,11 +75,21 @@ pub(crate) fn deliver<A: Into<Answer>>(site: CallSite<'_>, start: impl FnOnce() 
         Ok(Ok(result)) => Hook::from_result(result),
         Ok(Err(mut fut)) => {
             let cell = LocalPromise::new();
+            // A method that runs for a session's peer may be given a time limit.
+            let limit = current_scope().and_then(|scope| scope.method_time_limit);
+            let message = limit.map(|limit| format!("{site} took longer than {limit:?}"));
             let site = site.to_string();
             // The first poll above used a no-op waker; polling again on the task registers the
             // task's real waker, as the Future contract allows.
             spawn_settling(cell.clone(), site, async move {
-                Hook::from_result(std::future::poll_fn(|cx| fut.poll(cx)).await)
+                let run = std::future::poll_fn(|cx| fut.poll(cx));
+                match (limit, message) {
+                    (Some(limit), Some(message)) => match tokio::time::timeout(limit, run).await {
+                        Ok(result) => Hook::from_result(result),
+                        Err(_) => Hook::error(RpcError::new("TimeoutError", message)),
+                    },
+                    _ => Hook::from_result(run.await),
+                }
             });
             Hook::Local(cell)
         }
@@ -179,13 +189,16 @@ pub(crate) struct CallScope {
     /// Why the session ended, once it has.
     reason: OnceLock<RpcError>,
     ended: Notify,
+    /// How long a method may run for one of the peer's calls (`SessionOptions`).
+    method_time_limit: Option<std::time::Duration>,
 }
 
 impl CallScope {
-    pub(crate) fn new() -> Arc<CallScope> {
+    pub(crate) fn new(method_time_limit: Option<std::time::Duration>) -> Arc<CallScope> {
         Arc::new(CallScope {
             reason: OnceLock::new(),
             ended: Notify::new(),
+            method_time_limit,
         })
     }
 

@@ -374,3 +374,39 @@ async fn silent_and_slow_clients_are_closed_at_the_handshake_timeout() {
     server.stop().await;
     assert_tasks_at_most(before).await;
 }
+
+#[tokio::test]
+async fn a_method_past_its_time_limit_rejects_and_its_future_is_dropped() {
+    let before = alive_tasks();
+    let dropped = Arc::new(AtomicU32::new(0));
+    let (near, far) = memory::pair();
+    let mut options = capnweb_runtime::SessionOptions::default();
+    options.method_time_limit = Some(Duration::from_millis(100));
+    let server = Session::builder()
+        .main(Stub::new(Waiter(dropped.clone())))
+        .options(options)
+        .start(far);
+    let client = Session::new(near, None);
+
+    let error = tokio::time::timeout(Duration::from_secs(10), client.main().call("wait", ()))
+        .await
+        .expect("the time limit ends the call")
+        .expect_err("a method past its limit cannot answer");
+    assert_eq!(error.name(), "TimeoutError", "{error:?}");
+    assert!(
+        error
+            .message()
+            .contains("the method 'wait' took longer than 100ms"),
+        "{error:?}"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the method's future was dropped"
+    );
+    assert!(server.broken_reason().is_none(), "the session goes on");
+    assert_no_leaks(&[&client, &server]).await;
+    drop(client);
+    drop(server);
+    assert_tasks_at_most(before).await;
+}

@@ -33,6 +33,11 @@ pub struct SessionOptions {
     /// as the peer takes. One await can set its own with `Promise::timeout` or
     /// `RpcPromise::timeout`.
     pub call_timeout: Option<std::time::Duration>,
+    /// How long one of our methods may run for a call from the peer: past it the call rejects
+    /// with a `TimeoutError` (which the peer sees) and the method's future is dropped. `None`
+    /// (the default) lets methods run until they finish or the session ends. Only a method
+    /// that suspends can be stopped: one that blocks its thread cannot be.
+    pub method_time_limit: Option<std::time::Duration>,
 }
 
 /// Sizes of a session's tables, including the main objects (import 0 and export 0). A session

@@ -187,7 +187,7 @@ impl SessionInner {
                 wake_writer: Notify::new(),
                 releases_requested: std::sync::atomic::AtomicBool::new(false),
                 ended: watch::Sender::new(None),
-                calls: crate::task::CallScope::new(),
+                calls: crate::task::CallScope::new(options.method_time_limit),
                 settling: Arc::default(),
                 mode,
                 limits: options.limits,
