@@ -269,7 +269,7 @@ pub(crate) fn not_a_function(path: &[PropertyKey]) -> RpcError {
 }
 
 /// A property path as JavaScript would write it after the object: `users.get`.
-fn path_text(path: &[PropertyKey]) -> String {
+pub(crate) fn path_text(path: &[PropertyKey]) -> String {
     let joined: Vec<String> = path
         .iter()
         .map(|k| match k {

@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
@@ -157,6 +158,8 @@ pub(crate) fn unfinished_error(site: &str) -> RpcError {
 /// that session ends: its future is dropped, so a call still running for a peer that is gone
 /// stops instead of running on unobserved, and the server's tasks end with its sessions.
 pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
+    // A task started inside a traced call stays in that call's span.
+    let fut = fut.instrument(tracing::Span::current());
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         tracing::error!("capnweb: a call needs a tokio runtime to run on; none is active");
         return;
@@ -254,6 +257,20 @@ pub(crate) fn with_timeout(pull: PullFuture, limit: std::time::Duration) -> Pull
             .await
             .unwrap_or(Err(RpcError::Timeout))
     })
+}
+
+/// A message in a trace: its first 200 characters, so that a large value does not flood the
+/// log (the rest is counted, not shown).
+pub(crate) struct Shortened<'a>(pub(crate) &'a str);
+
+impl std::fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 200;
+        match self.0.char_indices().nth(SHOWN) {
+            None => f.write_str(self.0),
+            Some((end, _)) => write!(f, "{}... ({} bytes)", &self.0[..end], self.0.len()),
+        }
+    }
 }
 
 /// Runs user code that returns nothing (a `Drop`, an `on_broken` callback) where a panic must

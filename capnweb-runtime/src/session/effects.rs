@@ -112,7 +112,17 @@ impl Effects {
                     path,
                     args,
                     result,
-                } => result.resolve(hook.call(&path, args)),
+                } => {
+                    // Spans the method's first poll and, if it suspends, its task.
+                    let span = tracing::debug_span!(
+                        target: "capnweb::call",
+                        "call",
+                        session = session.id,
+                        method = %crate::hook::path_text(&path),
+                    );
+                    let _entered = span.enter();
+                    result.resolve(hook.call(&path, args));
+                }
                 Delivery::Get { hook, path, result } => result.resolve(hook.get(&path)),
                 Delivery::Start { fut, result } => {
                     result.resolve(deliver(CallSite::Map, || fut));
@@ -129,6 +139,12 @@ impl Effects {
             }
         }
         if let Some((reason, callbacks)) = self.broken {
+            tracing::debug!(
+                target: "capnweb::session",
+                session = session.id,
+                %reason,
+                "session ended"
+            );
             // Calls still running for a peer that is gone are cancelled. Not at the normal end
             // of an HTTP batch: a call the client did not wait for (a notification) still runs
             // to its end, as it would on capnweb.

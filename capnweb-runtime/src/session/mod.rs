@@ -82,6 +82,8 @@ pub(crate) struct State {
     pub(crate) close: Option<abort::CloseRequest>,
     pub(crate) on_broken: Vec<(u64, BrokenCallback)>,
     pub(crate) next_callback_id: u64,
+    /// The session's trace number (see `SessionInner::id`), for events raised under the lock.
+    pub(crate) session_id: u64,
 }
 
 /// What drives a session's messages.
@@ -99,6 +101,15 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
+    /// The mode's name in traces.
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Connection(_) => "connection",
+            Mode::BatchServer => "batch server",
+            Mode::BatchClient { .. } => "batch client",
+        }
+    }
+
     /// A session over a transport; its I/O tasks are started by `io::start`.
     pub(crate) fn connection() -> Mode {
         Mode::Connection(io::ConnectionIo::default())
@@ -135,8 +146,13 @@ pub(crate) struct SessionInner {
     pub(crate) limits: Limits,
     /// How long awaiting one of this session's results may take (`SessionOptions`).
     pub(crate) call_timeout: Option<std::time::Duration>,
+    /// A number for this session in traces (unique in the process).
+    pub(crate) id: u64,
     this: Weak<SessionInner>,
 }
+
+/// The next session's trace number.
+static NEXT_SESSION_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl SessionInner {
     pub(crate) fn new(
@@ -144,6 +160,18 @@ impl SessionInner {
         options: &SessionOptions,
         mode: Mode,
     ) -> Arc<SessionInner> {
+        let session = Self::with_tables(main, options, mode);
+        tracing::debug!(
+            target: "capnweb::session",
+            session = session.id,
+            mode = session.mode.name(),
+            "session started"
+        );
+        session
+    }
+
+    fn with_tables(main: Option<Hook>, options: &SessionOptions, mode: Mode) -> Arc<SessionInner> {
+        let id = NEXT_SESSION_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Arc::new_cyclic(|this| {
             let main = main.unwrap_or_else(|| {
                 Hook::error(RpcError::Capability(
@@ -181,6 +209,7 @@ impl SessionInner {
                     close: None,
                     on_broken: Vec::new(),
                     next_callback_id: 0,
+                    session_id: id,
                 }),
                 dropped: Mutex::new(Vec::new()),
                 has_dropped: std::sync::atomic::AtomicBool::new(false),
@@ -192,6 +221,7 @@ impl SessionInner {
                 mode,
                 limits: options.limits,
                 call_timeout: options.call_timeout,
+                id,
                 this: this.clone(),
             }
         })

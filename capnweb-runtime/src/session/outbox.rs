@@ -7,6 +7,12 @@ use crate::wire::message;
 impl State {
     /// Queues a message for the writer (or the reader's write-through).
     pub(crate) fn queue(&mut self, message: String) {
+        tracing::debug!(
+            target: "capnweb::message",
+            session = self.session_id,
+            frame = %crate::task::Shortened(&message),
+            "queued"
+        );
         self.outbox.push(message);
         self.outbox_can_wait = false;
     }

@@ -28,6 +28,12 @@ impl SessionInner {
     }
 
     fn apply_text(&self, text: &str) {
+        tracing::debug!(
+            target: "capnweb::message",
+            session = self.id,
+            frame = %crate::task::Shortened(text),
+            "received"
+        );
         let msg = match message::parse_message(text, &self.limits) {
             Ok(msg) => msg,
             Err(e) => return self.abort(e, true),
