@@ -14,6 +14,7 @@ mod interop_http;
 mod interop_ws;
 mod large_values;
 mod lifetimes;
+mod liveness;
 mod map;
 mod node;
 mod node_batch;

@@ -38,6 +38,11 @@ pub struct SessionOptions {
     /// (the default) lets methods run until they finish or the session ends. Only a method
     /// that suspends can be stopped: one that blocks its thread cannot be.
     pub method_time_limit: Option<std::time::Duration>,
+    /// Liveness over WebSocket: ping the peer this often, and end the session with
+    /// [`RpcError::Disconnected`] when nothing (no message, no pong) has arrived for twice as
+    /// long. Without it (the default) a peer that vanished without closing is noticed only by
+    /// the operating system, which can take hours. Other transports ignore it.
+    pub keepalive: Option<std::time::Duration>,
 }
 
 /// Sizes of a session's tables, including the main objects (import 0 and export 0). A session

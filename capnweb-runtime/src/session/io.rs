@@ -245,12 +245,44 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     }
 }
 
+/// How long the writer waits for the close frame to be taken by the transport.
+const CLOSE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits for the next keepalive ping, or forever without keepalive.
+async fn next_ping(pings: &mut Option<tokio::time::Interval>) {
+    match pings {
+        Some(pings) => {
+            pings.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<SharedSender<S>>) {
     let _done = WriterDone(inner.clone());
+    let keepalive = shared.lock().await.sender.keepalive_interval();
+    let mut pings = keepalive.map(|every| {
+        let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        pings
+    });
     // Registered once and renewed when it fires, rather than made and dropped every turn.
     let mut wake = pin!(inner.wake_writer.notified());
     loop {
-        (&mut wake).await;
+        let ping_due = tokio::select! {
+            biased;
+            () = &mut wake => false,
+            () = next_ping(&mut pings) => true,
+        };
+        if ping_due {
+            let mut slot = shared.lock().await;
+            if let Err(e) = slot.sender.ping().await {
+                drop(slot);
+                inner.abort(e, false);
+                return;
+            }
+            continue;
+        }
         wake.set(inner.wake_writer.notified());
         let mut slot = shared.lock().await;
         let (batch, close) = inner.take_outgoing();
@@ -270,10 +302,14 @@ async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<Shar
         }
         slot.unflushed = false;
         if let Some(close) = close {
-            if let Some(abort) = close.abort_message {
-                let _ = slot.sender.send(vec![abort]).await;
-            }
-            slot.sender.close(close.info).await;
+            // A peer that stopped reading must not hold the writer (and its task) forever.
+            let finish = async {
+                if let Some(abort) = close.abort_message {
+                    let _ = slot.sender.send(vec![abort]).await;
+                }
+                slot.sender.close(close.info).await;
+            };
+            let _ = tokio::time::timeout(CLOSE_WRITE_TIME, finish).await;
             return;
         }
     }

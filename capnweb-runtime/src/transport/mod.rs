@@ -47,6 +47,19 @@ pub trait MessageSender: Send + 'static {
         let _ = messages;
         false
     }
+
+    /// How often the session should call [`ping`](Self::ping) while the connection is open:
+    /// `None` (the default) for a transport without liveness checks.
+    fn keepalive_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Sends a liveness probe the peer answers by itself (a WebSocket ping), so that a peer
+    /// that vanished without closing is noticed by the receiving half. The default sends
+    /// nothing.
+    fn ping(&mut self) -> impl Future<Output = Result<(), RpcError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// The receiving half of a transport.

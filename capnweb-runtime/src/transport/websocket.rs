@@ -24,23 +24,39 @@ use crate::stub::Stub;
 /// A WebSocket carrying one Cap'n Web session.
 pub struct WebSocketTransport<S> {
     ws: WebSocketStream<S>,
+    keepalive: Option<Duration>,
 }
 
 impl<S> WebSocketTransport<S> {
     /// Wraps an established WebSocket.
     pub fn new(ws: WebSocketStream<S>) -> Self {
-        WebSocketTransport { ws }
+        WebSocketTransport {
+            ws,
+            keepalive: None,
+        }
+    }
+
+    /// Pings the peer every `interval`, and ends the session when nothing at all (no message,
+    /// no pong) has arrived for twice that: a peer that vanished without closing (a dead
+    /// host, a dropped route, a half-open connection) is noticed within `2 * interval`.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = Some(interval);
+        self
     }
 }
 
 /// The sending half of a [`WebSocketTransport`].
 pub struct WebSocketSender<S> {
     sink: futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
+    keepalive: Option<Duration>,
 }
 
 /// The receiving half of a [`WebSocketTransport`].
 pub struct WebSocketReceiver<S> {
     stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
+    keepalive: Option<Duration>,
+    /// When the last frame of any kind arrived.
+    heard: tokio::time::Instant,
 }
 
 impl<S> Transport for WebSocketTransport<S>
@@ -51,7 +67,15 @@ where
     type Receiver = WebSocketReceiver<S>;
     fn split(self) -> (Self::Sender, Self::Receiver) {
         let (sink, stream) = self.ws.split();
-        (WebSocketSender { sink }, WebSocketReceiver { stream })
+        let keepalive = self.keepalive;
+        (
+            WebSocketSender { sink, keepalive },
+            WebSocketReceiver {
+                stream,
+                keepalive,
+                heard: tokio::time::Instant::now(),
+            },
+        )
     }
 }
 
@@ -99,6 +123,17 @@ where
             )
     }
 
+    fn keepalive_interval(&self) -> Option<Duration> {
+        self.keepalive
+    }
+
+    async fn ping(&mut self) -> Result<(), RpcError> {
+        self.sink
+            .send(Message::Ping(Default::default()))
+            .await
+            .map_err(disconnected)
+    }
+
     async fn close(&mut self, info: CloseInfo) {
         let frame = CloseFrame {
             code: CloseCode::from(info.code),
@@ -115,7 +150,22 @@ where
 {
     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
         loop {
-            return match self.stream.next().await? {
+            let frame = match self.keepalive {
+                None => self.stream.next().await?,
+                Some(interval) => {
+                    let silence = interval * 2;
+                    match tokio::time::timeout_at(self.heard + silence, self.stream.next()).await {
+                        Ok(frame) => frame?,
+                        Err(_) => {
+                            return Some(Err(RpcError::disconnected(format!(
+                                "the peer sent nothing, not even a pong, for {silence:?}"
+                            ))));
+                        }
+                    }
+                }
+            };
+            self.heard = tokio::time::Instant::now();
+            return match frame {
                 Ok(Message::Text(text)) => Some(Ok(text.as_str().to_owned())),
                 Ok(Message::Binary(_)) => Some(Err(RpcError::protocol(
                     "received a binary WebSocket frame; Cap'n Web sends text frames only",
@@ -270,10 +320,8 @@ impl Connector {
                 e,
             )
         })?;
-        Ok(self
-            .session
-            .options(self.options)
-            .start(WebSocketTransport::new(ws)))
+        let transport = with_keepalive(WebSocketTransport::new(ws), &self.options);
+        Ok(self.session.options(self.options).start(transport))
     }
 
     /// The handshake request: the URL with the headers added.
@@ -327,5 +375,15 @@ where
         Some(config(options)),
     )
     .await;
-    WebSocketTransport::new(ws)
+    with_keepalive(WebSocketTransport::new(ws), options)
+}
+
+fn with_keepalive<S>(
+    transport: WebSocketTransport<S>,
+    options: &SessionOptions,
+) -> WebSocketTransport<S> {
+    match options.keepalive {
+        Some(interval) => transport.keepalive(interval),
+        None => transport,
+    }
 }
