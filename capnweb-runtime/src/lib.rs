@@ -32,6 +32,8 @@
 //! - `server` (default): [`Server`] and [`http::RpcService`], on hyper.
 //! - `http-client` (default): [`http::BatchClient`], on hyper's pooled client.
 //! - `axum`: `http::RpcService::router`.
+//! - `tls`: `wss://` for the WebSocket client and a TLS [`Server`] (`ServerBuilder::tls`), on
+//!   rustls with the ring provider; see the `tls` module.
 //!
 //! With `default-features = false` the crate is a WebSocket client (and the protocol engine,
 //! codec and batch protocol) without hyper or axum.
@@ -54,6 +56,8 @@ mod session;
 mod stub;
 mod target;
 mod task;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transport;
 mod typed;
 pub mod value;

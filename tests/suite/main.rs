@@ -26,6 +26,7 @@ mod server_api;
 mod support;
 mod tap;
 mod timeouts;
+mod tls;
 mod transports;
 mod typed_api;
 mod typed_interop;

@@ -275,9 +275,22 @@ pub(crate) struct ScenarioOutcome {
 /// If the client cannot be started, times out, exits unsuccessfully or prints a line that is
 /// not a scenario outcome.
 pub(crate) fn run_client(url: &str, scenarios: &[&str]) -> Vec<ScenarioOutcome> {
+    run_client_trusting(url, scenarios, None)
+}
+
+/// [`run_client`] with Node trusting the PEM certificates in `extra_ca` too (for `wss://`).
+pub(crate) fn run_client_trusting(
+    url: &str,
+    scenarios: &[&str],
+    extra_ca: Option<&Path>,
+) -> Vec<ScenarioOutcome> {
     ensure_node_modules();
+    let mut command = node_command("client.mjs");
+    if let Some(ca) = extra_ca {
+        command.env("NODE_EXTRA_CA_CERTS", ca);
+    }
     let mut child = spawn_node(
-        node_command("client.mjs")
+        command
             .arg(url)
             .args(scenarios)
             .stdin(Stdio::null())

@@ -70,6 +70,8 @@ pub struct ServerBuilder {
     options: BatchServerOptions,
     shutdown_timeout: Duration,
     handshake_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<crate::tls::rustls::ServerConfig>>,
 }
 
 impl Server {
@@ -84,6 +86,8 @@ impl Server {
             options: BatchServerOptions::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -168,6 +172,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS only (`wss://` and `https://`) with `config`, e.g. from
+    /// [`tls::server_config_from_pem`](crate::tls::server_config_from_pem). The TLS handshake
+    /// counts toward the [handshake timeout](Self::handshake_timeout).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<crate::tls::rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Binds `addr` and starts serving.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
@@ -183,7 +196,16 @@ impl ServerBuilder {
         // The timer enables the handshake timeout (slow-client protection).
         http.timer(TokioTimer::new())
             .header_read_timeout(self.handshake_timeout);
-        shutdown.spawn(accept_loop(listener, service, http, shutdown.clone()));
+        let accepting = Accepting {
+            service,
+            http,
+            shutdown: shutdown.clone(),
+            #[cfg(feature = "tls")]
+            handshake_timeout: self.handshake_timeout,
+            #[cfg(feature = "tls")]
+            tls: self.tls.map(tokio_rustls::TlsAcceptor::from),
+        };
+        shutdown.spawn(accept_loop(listener, accepting));
         Ok(Server {
             local_addr,
             shutdown,
@@ -202,12 +224,21 @@ impl ServerBuilder {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What every accepted connection is served with.
+#[derive(Clone)]
+struct Accepting {
     service: RpcService,
     http: hyper::server::conn::http1::Builder,
     shutdown: Arc<Shutdown>,
-) {
+    /// Also bounds the TLS handshake (hyper's own timer bounds the HTTP request head).
+    #[cfg(feature = "tls")]
+    handshake_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+async fn accept_loop(listener: TcpListener, accepting: Accepting) {
+    let shutdown = accepting.shutdown.clone();
     let begun = shutdown.begun();
     let mut begun = std::pin::pin!(begun);
     loop {
@@ -219,13 +250,7 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                shutdown.spawn(serve_connection(
-                    stream,
-                    peer,
-                    service.clone(),
-                    http.clone(),
-                    shutdown.clone(),
-                ));
+                shutdown.spawn(serve_accepted(stream, peer, accepting.clone()));
             }
             Err(e) => {
                 // A connection reset before we took it is routine; anything else (out of file
@@ -242,14 +267,32 @@ async fn accept_loop(
     }
 }
 
+/// Serves one accepted connection: the TLS handshake first when the server has TLS.
+async fn serve_accepted(stream: TcpStream, peer: SocketAddr, accepting: Accepting) {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &accepting.tls {
+        let handshake = tokio::time::timeout(accepting.handshake_timeout, tls.accept(stream));
+        match handshake.await {
+            Ok(Ok(stream)) => serve_connection(stream, peer, accepting).await,
+            Ok(Err(e)) => tracing::debug!("capnweb: TLS handshake with {peer} failed: {e}"),
+            Err(_) => tracing::debug!("capnweb: TLS handshake with {peer} timed out"),
+        }
+        return;
+    }
+    serve_connection(stream, peer, accepting).await;
+}
+
 /// Serves one HTTP/1.1 connection until it ends, or until the shutdown deadline.
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    service: RpcService,
-    http: hyper::server::conn::http1::Builder,
-    shutdown: Arc<Shutdown>,
-) {
+async fn serve_connection<I>(stream: I, peer: SocketAddr, accepting: Accepting)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let Accepting {
+        service,
+        http,
+        shutdown,
+        ..
+    } = accepting;
     let handler = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
         let service = service.clone();
         request.extensions_mut().insert(PeerAddr(peer));

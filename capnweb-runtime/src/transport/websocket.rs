@@ -237,6 +237,8 @@ pub struct Connector {
     headers: Vec<(String, String)>,
     connect_timeout: Option<Duration>,
     nodelay: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
 }
 
 impl Connector {
@@ -249,7 +251,17 @@ impl Connector {
             headers: Vec::new(),
             connect_timeout: None,
             nodelay: true,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// The TLS configuration for a `wss://` URL (default:
+    /// [`tls::default_client_config`](crate::tls::default_client_config), the webpki roots).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Adds a header to the handshake request (authentication, say). An invalid name or value
@@ -302,26 +314,58 @@ impl Connector {
     /// [`RpcError::Connect`].
     pub async fn connect(self) -> Result<Session, RpcError> {
         let request = self.request()?;
-        let config = config(&self.options);
-        let handshake =
-            tokio_tungstenite::connect_async_with_config(request, Some(config), self.nodelay);
-        let opened = match self.connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, handshake).await.map_err(|_| {
-                RpcError::connect_failed(format!(
-                    "WebSocket connection to {} timed out after {limit:?}",
-                    self.url
-                ))
-            })?,
-            None => handshake.await,
+        let url = self.url.clone();
+        match self.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, self.open(request))
+                .await
+                .map_err(|_| {
+                    RpcError::connect_failed(format!(
+                        "WebSocket connection to {url} timed out after {limit:?}"
+                    ))
+                })?,
+            None => self.open(request).await,
+        }
+    }
+
+    /// Opens the connection (TCP, TLS for `wss://`, the WebSocket handshake) and starts the
+    /// session over it.
+    async fn open(self, request: Request) -> Result<Session, RpcError> {
+        let url = self.url.clone();
+        let failed = |e: tokio_tungstenite::tungstenite::Error| {
+            RpcError::connect_failed_by(format!("WebSocket connection to {url} failed: {e}"), e)
         };
-        let (ws, _response) = opened.map_err(|e| {
-            RpcError::connect_failed_by(
-                format!("WebSocket connection to {} failed: {e}", self.url),
-                e,
-            )
-        })?;
-        let transport = with_keepalive(WebSocketTransport::new(ws), &self.options);
-        Ok(self.session.options(self.options).start(transport))
+        let config = config(&self.options);
+        if request.uri().scheme_str() == Some("wss") {
+            #[cfg(feature = "tls")]
+            {
+                let tls = self.tls.clone();
+                let stream = open_tls(&url, &request, self.nodelay, tls).await?;
+                let (ws, _response) =
+                    tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                        .await
+                        .map_err(failed)?;
+                return Ok(self.start(WebSocketTransport::new(ws)));
+            }
+            #[cfg(not(feature = "tls"))]
+            return Err(RpcError::connect_failed(format!(
+                "{} needs TLS: build capnweb-runtime with the `tls` feature",
+                self.url
+            )));
+        }
+        let (ws, _response) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), self.nodelay)
+                .await
+                .map_err(failed)?;
+        Ok(self.start(WebSocketTransport::new(ws)))
+    }
+
+    /// Starts the session over an open WebSocket.
+    fn start<S>(self, transport: WebSocketTransport<S>) -> Session
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let transport = with_keepalive(transport, &self.options);
+        self.session.options(self.options).start(transport)
     }
 
     /// The handshake request: the URL with the headers added.
@@ -360,6 +404,42 @@ impl std::fmt::Debug for Connector {
             .field("nodelay", &self.nodelay)
             .finish_non_exhaustive()
     }
+}
+
+/// TCP, then the TLS handshake with the URL's host. (A free function: a future that borrowed
+/// the `Connector` would need it to be `Sync`.)
+#[cfg(feature = "tls")]
+async fn open_tls(
+    url: &str,
+    request: &Request,
+    nodelay: bool,
+    config: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, RpcError> {
+    use crate::tls::rustls::pki_types::ServerName;
+    let uri = request.uri();
+    let host = uri.host().unwrap_or_default();
+    // `[::1]` in a URL is `::1` to the resolver and to the certificate check.
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(443);
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| {
+            RpcError::connect_failed_by(format!("TCP connection to {url} failed: {e}"), e)
+        })?;
+    let _ = tcp.set_nodelay(nodelay);
+    let name = ServerName::try_from(host.clone()).map_err(|e| {
+        RpcError::connect_failed_by(format!("{host:?} is not a TLS server name: {e}"), e)
+    })?;
+    let config = config.unwrap_or_else(crate::tls::default_client_config);
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| {
+            RpcError::connect_failed_by(format!("TLS handshake with {url} failed: {e}"), e)
+        })
 }
 
 /// The transport for a connection whose WebSocket handshake an HTTP server has already

@@ -1,0 +1,61 @@
+//! TLS on rustls (feature `tls`): `wss://` for [`Connector`](crate::transport::websocket::Connector)
+//! and a TLS [`Server`](crate::Server). Configure either with a `rustls` config of your own
+//! ([`rustls`] is re-exported, so the versions match), or take the defaults: the client trusts
+//! the webpki roots (Mozilla's list), the server needs a certificate chain and key.
+
+use std::sync::Arc;
+
+pub use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::error::RpcError;
+
+/// The client configuration `wss://` uses unless given one: the webpki roots, no client
+/// certificate.
+pub fn default_client_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A client configuration that trusts exactly the certificates in `ca_pem` (PEM), e.g. a
+/// private certificate authority.
+pub fn client_config_trusting(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, RpcError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        let cert = cert.map_err(|e| tls_error("a CA certificate is not valid PEM", e))?;
+        roots
+            .add(cert)
+            .map_err(|e| tls_error("a CA certificate is not usable", e))?;
+    }
+    Ok(Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+/// A server configuration from a PEM certificate chain (leaf first) and its PEM private key.
+pub fn server_config_from_pem(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<rustls::ServerConfig>, RpcError> {
+    let chain = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_error("the certificate chain is not valid PEM", e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| tls_error("the private key is not valid PEM", e))?;
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| tls_error("the certificate and key do not make a server identity", e))?;
+    Ok(Arc::new(config))
+}
+
+fn tls_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> RpcError {
+    RpcError::connect_failed_by(format!("TLS configuration: {what}: {e}"), e)
+}

@@ -1,0 +1,123 @@
+//! TLS with a certificate authority made at test time: our client against our server over
+//! `wss://`, the npm capnweb client against our TLS server, and a client that does not trust
+//! the server's certificate failing with a clear error.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use capnweb_runtime::tls::{self, rustls};
+use capnweb_runtime::transport::websocket::Connector;
+use capnweb_runtime::{RpcError, Value};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+
+use crate::http_server::HttpServer;
+use crate::node;
+use crate::support::assert_no_leaks;
+
+/// A certificate authority and a server certificate it signed for `localhost` and 127.0.0.1.
+struct Pki {
+    ca_pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+fn make_pki() -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Distinct names: OpenSSL (Node) takes a leaf whose issuer is its own name for self-signed.
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "capnweb-rs test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let server =
+        tls::server_config_from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        server,
+    }
+}
+
+fn wss_url(server: &HttpServer) -> String {
+    format!("wss://127.0.0.1:{}/rpc", server.port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_and_server_talk_over_wss() {
+    let pki = make_pki();
+    let server = HttpServer::start_with(|builder| builder.tls(pki.server.clone())).await;
+    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let client = Connector::new(wss_url(&server))
+        .tls_config(trusting)
+        .connect()
+        .await
+        .unwrap();
+    let api = client.main();
+    assert_eq!(api.call("add", (2, 3)).await.unwrap(), Value::Number(5.0));
+    let users = api.call("users", ()).call("get", (2,)).get("name");
+    assert_eq!(users.await.unwrap(), Value::String("Alan Turing".into()));
+    drop(api);
+    let sessions = server.served.sessions();
+    assert_no_leaks(&[&client, &sessions[0]]).await;
+    client.close();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_trust_the_certificate_fails_clearly() {
+    let pki = make_pki();
+    let server = HttpServer::start_with(|builder| builder.tls(pki.server.clone())).await;
+    // The default configuration trusts the public roots, not this test's authority.
+    let error = Connector::new(wss_url(&server))
+        .connect()
+        .await
+        .expect_err("an untrusted certificate");
+    match &error {
+        RpcError::Connect { message, .. } => assert!(
+            message.contains("TLS handshake") && message.contains("certificate"),
+            "{message}"
+        ),
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    // Plain WebSocket to a TLS port fails too, rather than hanging.
+    let plain = Connector::new(format!("ws://127.0.0.1:{}/rpc", server.port))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect()
+        .await;
+    assert!(matches!(plain, Err(RpcError::Connect { .. })), "{plain:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_client_talks_to_our_server_over_wss() {
+    let pki = make_pki();
+    let ca_file = std::env::temp_dir().join(format!("capnweb-test-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let server = HttpServer::start_with(|builder| builder.tls(pki.server.clone())).await;
+    let url = wss_url(&server);
+    let path = ca_file.clone();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        node::run_client_trusting(&url, node::ALL_SCENARIOS, Some(&path))
+    })
+    .await
+    .unwrap();
+    node::assert_all_ok(&outcomes, node::ALL_SCENARIOS);
+    let _ = std::fs::remove_file(&ca_file);
+    server.stop().await;
+}
