@@ -187,7 +187,8 @@ impl ServerBuilder {
         self.listen(listener)
     }
 
-    /// Starts serving on a listener you bound.
+    /// Starts serving on a listener you bound. Needs a tokio runtime (the server's tasks are
+    /// spawned on the current one).
     pub fn listen(self, listener: TcpListener) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let shutdown = Shutdown::new(self.shutdown_timeout);
@@ -272,7 +273,12 @@ async fn serve_accepted(stream: TcpStream, peer: SocketAddr, accepting: Acceptin
     #[cfg(feature = "tls")]
     if let Some(tls) = &accepting.tls {
         let handshake = tokio::time::timeout(accepting.handshake_timeout, tls.accept(stream));
-        match handshake.await {
+        // A connection still in its TLS handshake is not worth waiting for at shutdown.
+        let handshake = tokio::select! {
+            handshake = handshake => handshake,
+            _ = accepting.shutdown.begun() => return,
+        };
+        match handshake {
             Ok(Ok(stream)) => serve_connection(stream, peer, accepting).await,
             Ok(Err(e)) => tracing::debug!("capnweb: TLS handshake with {peer} failed: {e}"),
             Err(_) => tracing::debug!("capnweb: TLS handshake with {peer} timed out"),
