@@ -16,7 +16,9 @@
 //   SIGTERM / SIGINT.
 
 import "./ws-global.mjs";
+import fs from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { WebSocketServer } from "ws";
 import { RpcSession, WebSocketTransport, nodeHttpBatchRpcResponse } from "capnweb";
 import { createTestApi } from "./api.mjs";
@@ -66,14 +68,20 @@ async function serveHttpBatch(req, res) {
   }
 }
 
-const httpServer = http.createServer((req, res) => {
+function handleRequest(req, res) {
   if (req.method === "POST") {
     serveHttpBatch(req, res);
   } else {
     res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
     res.end("POST for HTTP batch, or a WebSocket upgrade\n");
   }
-});
+}
+
+// With TLS_CERT_FILE and TLS_KEY_FILE (PEM) it serves wss:// and https:// instead.
+const tls = process.env.TLS_CERT_FILE && process.env.TLS_KEY_FILE
+  ? { cert: fs.readFileSync(process.env.TLS_CERT_FILE), key: fs.readFileSync(process.env.TLS_KEY_FILE) }
+  : null;
+const httpServer = tls ? https.createServer(tls, handleRequest) : http.createServer(handleRequest);
 
 const wss = new WebSocketServer({ server: httpServer });
 wss.on("connection", (ws, request) => {

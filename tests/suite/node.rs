@@ -173,9 +173,18 @@ impl NodeServer {
     ///
     /// If Node.js cannot be started or the server does not report its port in time.
     pub(crate) fn start(script: &str) -> NodeServer {
+        NodeServer::start_with_env(script, &[])
+    }
+
+    /// [`NodeServer::start`] with extra environment variables (e.g. `TLS_CERT_FILE`).
+    pub(crate) fn start_with_env(script: &str, env: &[(&str, &Path)]) -> NodeServer {
         ensure_node_modules();
+        let mut command = node_command(script);
+        for (name, value) in env {
+            command.env(name, value);
+        }
         let mut child = spawn_node(
-            node_command(script)
+            command
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),

@@ -1,6 +1,7 @@
 //! TLS with a certificate authority made at test time: our client against our server over
-//! `wss://`, the npm capnweb client against our TLS server, and a client that does not trust
-//! the server's certificate failing with a clear error.
+//! `wss://`, the npm capnweb client against our TLS server, our client against the npm capnweb
+//! server over `wss://`, and a client that does not trust the server's certificate failing with
+//! a clear error.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use rcgen::{
 };
 
 use crate::http_server::HttpServer;
+use crate::interop_ws::assert_peer_clean;
 use crate::node;
 use crate::support::assert_no_leaks;
 
@@ -20,6 +22,8 @@ use crate::support::assert_no_leaks;
 struct Pki {
     ca_pem: String,
     server: Arc<rustls::ServerConfig>,
+    cert_pem: String,
+    key_pem: String,
 }
 
 fn make_pki() -> Pki {
@@ -51,6 +55,8 @@ fn make_pki() -> Pki {
     Pki {
         ca_pem: ca.pem(),
         server,
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
     }
 }
 
@@ -120,4 +126,42 @@ async fn the_typescript_client_talks_to_our_server_over_wss() {
     node::assert_all_ok(&outcomes, node::ALL_SCENARIOS);
     let _ = std::fs::remove_file(&ca_file);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_talks_to_the_typescript_server_over_wss() {
+    let pki = make_pki();
+    let dir = std::env::temp_dir().join(format!("capnweb-test-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &pki.cert_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let env = [
+        ("TLS_CERT_FILE", cert.clone()),
+        ("TLS_KEY_FILE", key.clone()),
+    ];
+    let server = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &std::path::Path)> =
+            env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        node::NodeServer::start_with_env(node::SERVER_SCRIPT, &env)
+    })
+    .await
+    .unwrap();
+    let url = server.ws_url().replacen("ws://", "wss://", 1);
+    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let client = Connector::new(url)
+        .tls_config(trusting)
+        .connect()
+        .await
+        .unwrap();
+    let api = client.main();
+    assert_eq!(api.call("add", (2, 3)).await.unwrap(), Value::Number(5.0));
+    let name = api.call("users", ()).call("get", (2,)).get("name");
+    assert_eq!(name.await.unwrap(), Value::String("Alan Turing".into()));
+    assert_peer_clean(&api).await;
+    drop(api);
+    assert_no_leaks(&[&client]).await;
+    client.close();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
