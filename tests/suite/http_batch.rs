@@ -381,7 +381,7 @@ async fn failed_request_fails_every_call() {
         matches!(&err, RpcError::BatchEnded(m) if m.starts_with("RPC request failed: ")),
         "{err:?}"
     );
-    assert!(BatchClient::new("https://example.com/rpc").is_err());
+    assert!(BatchClient::new("ftp://example.com/rpc").is_err());
 }
 
 /// A client that gives up fails its calls; the server notices the closed connection and ends

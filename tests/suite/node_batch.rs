@@ -39,16 +39,34 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
 ///
 /// If Node cannot be started, times out, fails, or prints a line that is not an outcome.
 pub(crate) async fn run_batch_client(url: &str, scenarios: &[&str]) -> Vec<ScenarioOutcome> {
+    run_batch_client_trusting(url, scenarios, None).await
+}
+
+/// [`run_batch_client`] with Node trusting the PEM certificates in `extra_ca` too (for
+/// `https://`).
+pub(crate) async fn run_batch_client_trusting(
+    url: &str,
+    scenarios: &[&str],
+    extra_ca: Option<std::path::PathBuf>,
+) -> Vec<ScenarioOutcome> {
     let url = url.to_owned();
     let scenarios: Vec<String> = scenarios.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || run_blocking(&url, &scenarios))
+    tokio::task::spawn_blocking(move || run_blocking(&url, &scenarios, extra_ca))
         .await
         .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))
 }
 
-fn run_blocking(url: &str, scenarios: &[String]) -> Vec<ScenarioOutcome> {
+fn run_blocking(
+    url: &str,
+    scenarios: &[String],
+    extra_ca: Option<std::path::PathBuf>,
+) -> Vec<ScenarioOutcome> {
     ensure_node_modules();
-    let mut child = Command::new("node")
+    let mut command = Command::new("node");
+    if let Some(ca) = extra_ca {
+        command.env("NODE_EXTRA_CA_CERTS", ca);
+    }
+    let mut child = command
         .arg("batch-client.mjs")
         .arg(url)
         .args(scenarios)

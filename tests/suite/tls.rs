@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
+use capnweb_runtime::http::BatchClient;
 use capnweb_runtime::tls::{self, rustls};
 use capnweb_runtime::transport::websocket::Connector;
 use capnweb_runtime::{RpcError, Value};
@@ -124,6 +125,14 @@ async fn the_typescript_client_talks_to_our_server_over_wss() {
     .await
     .unwrap();
     node::assert_all_ok(&outcomes, node::ALL_SCENARIOS);
+    // The batch client too, over https on the same port.
+    let outcomes = crate::node_batch::run_batch_client_trusting(
+        &format!("https://127.0.0.1:{}/rpc", server.port),
+        &[],
+        Some(ca_file.clone()),
+    )
+    .await;
+    node::assert_all_ok(&outcomes, crate::node_batch::BATCH_SCENARIOS);
     let _ = std::fs::remove_file(&ca_file);
     server.stop().await;
 }
@@ -162,6 +171,41 @@ async fn our_client_talks_to_the_typescript_server_over_wss() {
     drop(api);
     assert_no_leaks(&[&client]).await;
     client.close();
+    // Our batch client against its https side.
+    let batch = BatchClient::new(&server.batch_url().replacen("http://", "https://", 1))
+        .unwrap()
+        .tls_config(tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap())
+        .session();
+    let sum = batch.main().call("add", (20, 22)).await.unwrap();
+    assert_eq!(sum, Value::Number(42.0));
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_batch_client_talks_to_our_server_over_https() {
+    let pki = make_pki();
+    let server = HttpServer::start_with(|builder| builder.tls(pki.server.clone())).await;
+    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let client = BatchClient::new(&format!("https://127.0.0.1:{}/rpc", server.port))
+        .unwrap()
+        .tls_config(trusting);
+    let batch = client.session();
+    let api = batch.main();
+    let (sum, name) = tokio::join!(
+        api.call("add", (2, 3)),
+        api.call("users", ()).call("get", (1,)).get("name")
+    );
+    assert_eq!(sum.unwrap(), Value::Number(5.0));
+    assert_eq!(name.unwrap(), Value::String("Ada Lovelace".into()));
+    assert_eq!(server.served.batches(), 1);
+
+    // Without the test's authority the request fails, and so does every call of its batch.
+    let untrusting = BatchClient::new(&format!("https://127.0.0.1:{}/rpc", server.port)).unwrap();
+    let failed = untrusting.session().main().call("add", (1, 1)).await;
+    let error = failed.expect_err("an untrusted certificate");
+    assert!(error.message().contains("certificate"), "{error:?}");
+    drop(api);
+    drop(batch);
+    server.stop().await;
 }

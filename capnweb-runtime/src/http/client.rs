@@ -7,6 +7,7 @@ use ::http::{Request, Uri};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
+#[cfg(not(feature = "tls"))]
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
@@ -14,7 +15,7 @@ use crate::batch::BatchSession;
 use crate::error::RpcError;
 use crate::session::SessionOptions;
 
-/// Makes HTTP batches that POST to one URL (plain `http://`). Cheap to clone; clones share a
+/// Makes HTTP batches that POST to one URL (`http://`, or `https://` with the `tls` feature). Cheap to clone; clones share a
 /// connection pool, so consecutive batches reuse a connection.
 ///
 /// ```no_run
@@ -33,31 +34,47 @@ pub struct BatchClient {
     headers: HeaderMap,
     options: SessionOptions,
     timeout: Option<Duration>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
 }
 
+/// Plain TCP, or with the `tls` feature TCP then TLS for `https://`.
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+#[cfg(feature = "tls")]
+type Connector = super::connector::Connector;
+
 impl BatchClient {
-    /// A client for the batch endpoint at `url`. Only `http://` URLs are supported (there is no
-    /// TLS here); for anything else carry the request yourself with [`BatchSession::new`].
+    /// A client for the batch endpoint at `url`: `http://`, or with the `tls` feature
+    /// `https://` (trusting the webpki roots; see [`BatchClient::tls_config`]). For anything
+    /// else carry the request yourself with [`BatchSession::new`].
     pub fn new(url: &str) -> Result<BatchClient, RpcError> {
         let uri: Uri = url
             .parse()
             .map_err(|e| RpcError::connect_failed(format!("invalid batch URL {url:?}: {e}")))?;
-        if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        let supported = match uri.scheme_str() {
+            Some("https") => cfg!(feature = "tls"),
+            other => other == Some("http"),
+        };
+        if !supported || uri.authority().is_none() {
             return Err(RpcError::connect_failed(format!(
-                "unsupported batch URL {url:?}: expected http://host[:port]/path (no TLS support; \
-                 use BatchSession::new with your own HTTP client)"
+                "unsupported batch URL {url:?}: expected http://host[:port]/path, or https:// \
+                 with the `tls` feature (or use BatchSession::new with your own HTTP client)"
             )));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
         Ok(BatchClient {
             uri,
             headers: HeaderMap::new(),
             options: SessionOptions::default(),
             timeout: None,
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new()).build(default_connector()),
         })
+    }
+
+    /// The TLS configuration for an `https://` URL (default: the webpki roots).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
+        self.client = Client::builder(TokioExecutor::new()).build(Connector::new(config));
+        self
     }
 
     /// Adds a header to every request (authentication, say).
@@ -154,6 +171,18 @@ impl BatchClient {
             RpcError::BatchEnded("RPC request failed: the response is not valid UTF-8".into())
         })
     }
+}
+
+#[cfg(not(feature = "tls"))]
+fn default_connector() -> Connector {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector
+}
+
+#[cfg(feature = "tls")]
+fn default_connector() -> Connector {
+    Connector::new(crate::tls::default_client_config())
 }
 
 /// A batch that POSTs to `url` (plain `http://`): shorthand for

@@ -13,6 +13,8 @@
 
 #[cfg(feature = "http-client")]
 mod client;
+#[cfg(all(feature = "http-client", feature = "tls"))]
+mod connector;
 #[cfg(feature = "server")]
 mod context;
 #[cfg(feature = "server")]

@@ -78,6 +78,9 @@ impl<S: MessageSender> WriteThrough for SharedSender<S> {
 /// Starts the reader and writer tasks of a session over `transport`.
 pub(crate) fn start<T: Transport>(inner: &Arc<SessionInner>, transport: T) {
     let (sender, receiver) = transport.split();
+    // Read here, not by the writer task: taking the sender's lock there could make the
+    // reader's first write-through find it busy.
+    let keepalive = sender.keepalive_interval();
     let shared = Arc::new(SharedSender::new(SenderSlot {
         sender,
         leftover: Vec::new(),
@@ -89,7 +92,7 @@ pub(crate) fn start<T: Transport>(inner: &Arc<SessionInner>, transport: T) {
         let _ = io.write_through.set(weak);
     }
     tokio::spawn(read_loop(inner.clone(), receiver));
-    tokio::spawn(write_loop(inner.clone(), shared));
+    tokio::spawn(write_loop(inner.clone(), shared, keepalive));
 }
 
 impl SessionInner {
@@ -258,9 +261,12 @@ async fn next_ping(pings: &mut Option<tokio::time::Interval>) {
     }
 }
 
-async fn write_loop<S: MessageSender>(inner: Arc<SessionInner>, shared: Arc<SharedSender<S>>) {
+async fn write_loop<S: MessageSender>(
+    inner: Arc<SessionInner>,
+    shared: Arc<SharedSender<S>>,
+    keepalive: Option<std::time::Duration>,
+) {
     let _done = WriterDone(inner.clone());
-    let keepalive = shared.lock().await.sender.keepalive_interval();
     let mut pings = keepalive.map(|every| {
         let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
