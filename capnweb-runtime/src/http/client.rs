@@ -45,7 +45,7 @@ type Connector = super::connector::Connector;
 
 impl BatchClient {
     /// A client for the batch endpoint at `url`: `http://`, or with the `tls` feature
-    /// `https://` (trusting the webpki roots; see [`BatchClient::tls_config`]). For anything
+    /// `https://` (trusting the webpki roots; see `BatchClient::tls_config`). For anything
     /// else carry the request yourself with [`BatchSession::new`].
     pub fn new(url: &str) -> Result<BatchClient, RpcError> {
         let uri: Uri = url
