@@ -13,24 +13,7 @@ use capnweb_runtime::transport::{memory, websocket};
 use capnweb_runtime::{Args, CallFuture, RpcError, RpcTarget, Server, Session, Stub, Value};
 
 use crate::http_server::{HttpServer, raw_request};
-use crate::support::{assert_no_leaks, eventually};
-
-fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
-/// Waits (at most 3 s) until the runtime runs no more than `expected` tasks.
-async fn assert_tasks_at_most(expected: usize) {
-    for _ in 0..300 {
-        if alive_tasks() <= expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{} tasks still running, expected {expected}", alive_tasks());
-}
+use crate::support::{alive_tasks, assert_no_leaks, assert_tasks_at_most, eventually};
 
 fn assert_closed_for_shutdown(reason: &RpcError) {
     match reason {

@@ -33,6 +33,31 @@ pub async fn assert_no_leaks(sessions: &[&Session]) {
     panic!("leak: tables should hold only the main objects ({BASELINE:?}), found {stats:?}");
 }
 
+/// Tasks alive on the current runtime (every test has its own), for "nothing left running".
+pub fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Waits (at most `limit`) until the runtime runs no more than `expected` tasks.
+pub async fn assert_tasks_at_most_within(expected: usize, limit: Duration, what: &str) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while alive_tasks() > expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {} tasks still running, expected at most {expected}",
+            alive_tasks()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`assert_tasks_at_most_within`] 3 s.
+pub async fn assert_tasks_at_most(expected: usize) {
+    assert_tasks_at_most_within(expected, Duration::from_secs(3), "after the test").await;
+}
+
 /// Polls `check` (at most 3 s) until it is true.
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..300 {

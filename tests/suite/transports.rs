@@ -13,7 +13,9 @@ use crate::http_server::HttpServer;
 use crate::interop_ws::assert_peer_clean;
 use crate::node::{self, NodeServer};
 use crate::server::RustServer;
-use crate::support::{assert_no_leaks, eventually, memory_pair};
+use crate::support::{
+    alive_tasks, assert_no_leaks, assert_tasks_at_most_within, eventually, memory_pair,
+};
 
 /// Which transport a body is running over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,22 +121,7 @@ where
     }
 }
 
-fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
-}
-
 /// Waits (at most 3 s) until the runtime runs no more tasks than it did before the run.
 async fn assert_tasks_back_to(before: usize, over: Over) {
-    for _ in 0..300 {
-        if alive_tasks() <= before {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "{over:?}: {} tasks still running after the run, {before} before it",
-        alive_tasks()
-    );
+    assert_tasks_at_most_within(before, Duration::from_secs(3), &format!("{over:?}")).await;
 }

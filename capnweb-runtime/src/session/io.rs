@@ -248,9 +248,6 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     }
 }
 
-/// How long the writer waits for the close frame to be taken by the transport.
-const CLOSE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Waits for the next keepalive ping, or forever without keepalive.
 async fn next_ping(pings: &mut Option<tokio::time::Interval>) {
     match pings {
@@ -308,14 +305,10 @@ async fn write_loop<S: MessageSender>(
         }
         slot.unflushed = false;
         if let Some(close) = close {
-            // A peer that stopped reading must not hold the writer (and its task) forever.
-            let finish = async {
-                if let Some(abort) = close.abort_message {
-                    let _ = slot.sender.send(vec![abort]).await;
-                }
-                slot.sender.close(close.info).await;
-            };
-            let _ = tokio::time::timeout(CLOSE_WRITE_TIME, finish).await;
+            if let Some(abort) = close.abort_message {
+                let _ = slot.sender.send(vec![abort]).await;
+            }
+            slot.sender.close(close.info).await;
             return;
         }
     }
