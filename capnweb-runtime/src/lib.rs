@@ -16,15 +16,18 @@
 //!
 //! | what | start it with | configure | stop it with |
 //! |---|---|---|---|
-//! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`] methods, [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
+//! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`]: limits, handshake and shutdown timeouts, TLS; [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
 //! | the same, mounted in your own router | [`ServerBuilder::into_service`] | as above | [`http::RpcService::shutdown`] |
-//! | a WebSocket client | [`transport::websocket::connect`]`(url)` or [`transport::websocket::Connector`] | `Connector` methods | [`Session::close`] (or drop the last `Session` clone) |
-//! | an HTTP batch client | [`http::batch_session`]`(url)` or [`http::BatchClient`] | `BatchClient` methods | ends by itself after its one request |
+//! | a WebSocket client | [`transport::websocket::connect`]`(url)` or [`transport::websocket::Connector`] | `Connector`: headers, bearer token, connect timeout, TLS; [`SessionOptions`] | [`Session::close`] (or drop the last `Session` clone) |
+//! | an HTTP batch client | [`http::batch_session`]`(url)` or [`http::BatchClient`] | `BatchClient`: headers, bearer token, request timeout, TLS | ends by itself after its one request |
 //! | a session over any transport | [`Session::builder`] then `.start(transport)` | [`SessionBuilder`] methods | [`Session::close`], [`Session::abort`] |
 //! | one HTTP batch on your own HTTP server | [`batch::handle_batch`] | [`batch::BatchServerOptions`] | returns when answered |
 //!
-//! Every way of starting a session shares [`SessionOptions`] (with [`Limits`]); every failure
-//! is an [`RpcError`]. A session that ends cancels the calls still running for it, and a
+//! Every way of starting a session shares [`SessionOptions`]: [`Limits`], a default call
+//! timeout, a time limit for our methods, WebSocket keepalive. One await can have its own
+//! timeout ([`Promise::timeout`], [`RpcPromise::timeout`]). Every failure is an [`RpcError`];
+//! `tracing` events (targets `capnweb::session`, `capnweb::message`, `capnweb::call`) show
+//! what a session did. A session that ends cancels the calls still running for it, and a
 //! panicking method rejects only its own call, as a JavaScript `throw` would.
 //!
 //! # Features

@@ -2,6 +2,30 @@
 //! and a TLS [`Server`](crate::Server). Configure either with a `rustls` config of your own
 //! ([`rustls`] is re-exported, so the versions match), or take the defaults: the client trusts
 //! the webpki roots (Mozilla's list), the server needs a certificate chain and key.
+//!
+//! ```no_run
+//! use capnweb_runtime::transport::websocket::Connector;
+//! use capnweb_runtime::{Server, Stub, Value, tls};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Server: wss:// and https:// on one port.
+//! let identity = tls::server_config_from_pem(
+//!     &std::fs::read("cert.pem")?,
+//!     &std::fs::read("key.pem")?,
+//! )?;
+//! let server = Server::builder(|_| Stub::from_fn(|_args: Vec<Value>| async { Ok(Value::Null) }))
+//!     .tls(identity)
+//!     .bind("0.0.0.0:8443")
+//!     .await?;
+//!
+//! // Client: the public roots by default; a private authority like this.
+//! let trust = tls::client_config_trusting(&std::fs::read("ca.pem")?)?;
+//! let session = Connector::new("wss://rpc.example.com:8443/")
+//!     .tls_config(trust)
+//!     .connect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use capnweb_runtime::http::BatchClient;
 use capnweb_runtime::tls::{self, rustls};
 use capnweb_runtime::transport::websocket::Connector;
-use capnweb_runtime::{RpcError, Value};
+use capnweb_runtime::{RpcError, Session, Stub, Value};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
@@ -61,6 +61,23 @@ fn make_pki() -> Pki {
     }
 }
 
+/// Our WebSocket client, trusting the test's authority.
+async fn connect_trusting(url: &str, pki: &Pki) -> Session {
+    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    Connector::new(url)
+        .tls_config(trusting)
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// A plain call and a pipelined chain with a property read, over whatever `api` came through.
+async fn calls_and_pipelines(api: &Stub) {
+    assert_eq!(api.call("add", (2, 3)).await.unwrap(), Value::Number(5.0));
+    let name = api.call("users", ()).call("get", (2,)).get("name");
+    assert_eq!(name.await.unwrap(), Value::String("Alan Turing".into()));
+}
+
 fn wss_url(server: &HttpServer) -> String {
     format!("wss://127.0.0.1:{}/rpc", server.port)
 }
@@ -69,16 +86,9 @@ fn wss_url(server: &HttpServer) -> String {
 async fn our_client_and_server_talk_over_wss() {
     let pki = make_pki();
     let server = HttpServer::start_with(|builder| builder.tls(pki.server.clone())).await;
-    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
-    let client = Connector::new(wss_url(&server))
-        .tls_config(trusting)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_trusting(&wss_url(&server), &pki).await;
     let api = client.main();
-    assert_eq!(api.call("add", (2, 3)).await.unwrap(), Value::Number(5.0));
-    let users = api.call("users", ()).call("get", (2,)).get("name");
-    assert_eq!(users.await.unwrap(), Value::String("Alan Turing".into()));
+    calls_and_pipelines(&api).await;
     drop(api);
     let sessions = server.served.sessions();
     assert_no_leaks(&[&client, &sessions[0]]).await;
@@ -157,16 +167,9 @@ async fn our_client_talks_to_the_typescript_server_over_wss() {
     .await
     .unwrap();
     let url = server.ws_url().replacen("ws://", "wss://", 1);
-    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
-    let client = Connector::new(url)
-        .tls_config(trusting)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_trusting(&url, &pki).await;
     let api = client.main();
-    assert_eq!(api.call("add", (2, 3)).await.unwrap(), Value::Number(5.0));
-    let name = api.call("users", ()).call("get", (2,)).get("name");
-    assert_eq!(name.await.unwrap(), Value::String("Alan Turing".into()));
+    calls_and_pipelines(&api).await;
     assert_peer_clean(&api).await;
     drop(api);
     assert_no_leaks(&[&client]).await;

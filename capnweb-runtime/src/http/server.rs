@@ -64,6 +64,27 @@ pub struct Server {
 }
 
 /// Configures a [`Server`] (or an [`RpcService`] to mount in a router of your own).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use capnweb_runtime::{Server, SessionOptions, Stub, Value};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let mut sessions = SessionOptions::default();
+/// sessions.method_time_limit = Some(Duration::from_secs(30));
+/// sessions.keepalive = Some(Duration::from_secs(20));
+/// let server = Server::builder(|context| {
+///     // Authenticate from `context.headers()`, log `context.peer_addr()`, ...
+///     Stub::from_fn(|_args: Vec<Value>| async { Ok(Value::Null) })
+/// })
+/// .session_options(sessions)
+/// .handshake_timeout(Duration::from_secs(10))
+/// .shutdown_timeout(Duration::from_secs(5))
+/// .bind("127.0.0.1:8080")
+/// .await?;
+/// server.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await;
+/// # Ok(()) }
+/// ```
 #[must_use = "a builder does nothing until bound or turned into a service"]
 pub struct ServerBuilder {
     make_main: Arc<MakeMain>,

@@ -18,10 +18,14 @@ use crate::wire::Limits;
 /// written as a struct literal):
 ///
 /// ```
+/// use std::time::Duration;
 /// use capnweb_runtime::SessionOptions;
 ///
 /// let mut options = SessionOptions::default();
 /// options.limits.max_message_size = 1 << 20;
+/// options.call_timeout = Some(Duration::from_secs(30)); // every await of a result
+/// options.method_time_limit = Some(Duration::from_secs(60)); // our methods, for the peer
+/// options.keepalive = Some(Duration::from_secs(15)); // WebSocket pings
 /// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]

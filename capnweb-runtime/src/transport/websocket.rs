@@ -216,13 +216,19 @@ pub async fn connect(url: &str) -> Result<Session, RpcError> {
 /// Configures and opens a client WebSocket session.
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use capnweb_runtime::transport::websocket::Connector;
-/// use capnweb_runtime::{Stub, Value};
+/// use capnweb_runtime::{SessionOptions, Stub, Value};
 ///
 /// # async fn run() -> Result<(), capnweb_runtime::RpcError> {
 /// // What the server sees as our main object: here a callback it may invoke.
 /// let callback = Stub::from_fn(|_args: Vec<Value>| async { Ok(Value::Null) });
-/// let session = Connector::new("ws://127.0.0.1:8080/rpc")
+/// let mut options = SessionOptions::default();
+/// options.keepalive = Some(Duration::from_secs(15));
+/// let session = Connector::new("ws://127.0.0.1:8080/rpc") // wss:// with the `tls` feature
+///     .bearer_token("secret")
+///     .connect_timeout(Duration::from_secs(5))
+///     .options(options)
 ///     .main(callback)
 ///     .connect()
 ///     .await?;

@@ -106,6 +106,16 @@ impl<T> RpcPromise<T> {
     /// Waits for the value for at most `limit`: then the await fails with
     /// [`RpcError::Timeout`], and the result is released (unless another clone of the promise
     /// still holds it). The session stays usable.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use capnweb_runtime::{RpcError, RpcPromise};
+    /// # async fn demo() -> Result<(), RpcError> {
+    /// let answer: RpcPromise<u32> = RpcPromise::resolved(&42);
+    /// assert_eq!(answer.timeout(Duration::from_secs(1)).await?, 42);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub fn timeout(self, limit: std::time::Duration) -> RpcFuture<T>
     where
         T: DeserializeOwned,
