@@ -521,3 +521,35 @@ async fn abandoned_batch_still_sends_fire_and_forget_calls() {
         "an empty batch makes no request"
     );
 }
+
+/// The normal end of a batch does not cancel a call the client did not wait for: it runs to
+/// its end, as it would on capnweb.
+#[tokio::test]
+async fn a_call_nobody_waited_for_runs_on_after_its_batch_ends() {
+    let finished = Arc::new(AtomicU32::new(0));
+    let done = finished.clone();
+    let main = Stub::from_fn(move |args: Vec<Value>| {
+        let done = done.clone();
+        async move {
+            if args.is_empty() {
+                // The slow one, that nobody pulls.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Value::Null)
+        }
+    });
+    let body =
+        "[\"push\",[\"pipeline\",0,[],[]]]\n[\"push\",[\"pipeline\",0,[],[1]]]\n[\"pull\",2]";
+    let reply = handle_batch(body.as_bytes(), main, &Default::default()).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "answered before the slow call ends"
+    );
+    eventually("the call nobody waited for to finish", || {
+        finished.load(Ordering::SeqCst) == 1
+    })
+    .await;
+}

@@ -115,3 +115,56 @@ fn a_call_whose_runtime_shuts_down_rejects_instead_of_hanging() {
     });
     assert_unfinished(result);
 }
+
+/// A capability whose `Drop` panics.
+struct PanicsOnDrop;
+
+impl RpcTarget for PanicsOnDrop {
+    fn call(self: Arc<Self>, method: &str, _args: Args) -> CallFuture {
+        let error = RpcError::no_such_method(method);
+        Box::pin(async move { Err(error) })
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("PanicsOnDrop was dropped");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_drop_or_on_broken_callback_does_not_take_the_session_down() {
+    let (near, far) = capnweb_runtime::transport::memory::pair();
+    let main =
+        Stub::from_fn(|_args: Vec<Value>| async { Ok(Value::Stub(Stub::new(PanicsOnDrop))) });
+    let server = capnweb_runtime::Session::new(far, Some(main));
+    let client = capnweb_runtime::Session::new(near, None);
+    let api = client.main();
+
+    // The client releases the capability; the server drops it, and its Drop panics.
+    let held = api.invoke(()).await.unwrap();
+    drop(held);
+    crate::support::eventually("the server drops the released capability", || {
+        server.stats().exports == 1
+    })
+    .await;
+    assert!(server.broken_reason().is_none(), "the session goes on");
+    let again = tokio::time::timeout(Duration::from_secs(10), api.invoke(()))
+        .await
+        .expect("the session still answers");
+    assert!(matches!(again, Ok(Value::Stub(_))), "{again:?}");
+
+    // A panicking on_broken callback does not keep the next one from running.
+    let later = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ran = later.clone();
+    server
+        .on_broken(|_| panic!("an on_broken callback panicked"))
+        .keep();
+    server
+        .on_broken(move |_| ran.store(true, std::sync::atomic::Ordering::SeqCst))
+        .keep();
+    drop(api);
+    server.abort("the test is over");
+    assert!(later.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(server.broken_reason().is_some());
+}
