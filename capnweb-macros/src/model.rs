@@ -33,6 +33,8 @@ pub(crate) struct Method {
     pub(crate) kind: Kind,
     pub(crate) args: Vec<Arg>,
     pub(crate) output: Output,
+    /// `#[rpc(run_to_completion)]`: not cancelled when its session ends.
+    pub(crate) run_to_completion: bool,
     /// `#[doc]` attributes, forwarded to the client method.
     pub(crate) docs: Vec<Attribute>,
     /// `#[cfg]`, `#[allow]`, `#[deprecated]`, ...: forwarded to the client method and, for
@@ -98,6 +100,7 @@ pub(crate) fn method(
         kind,
         args: args(sig),
         output: output(&sig.output, &options),
+        run_to_completion: options.run_to_completion.is_some(),
         docs: attrs
             .iter()
             .filter(|a| a.path().is_ident("doc"))

@@ -123,6 +123,8 @@ pub(crate) struct MethodOptions {
     pub(crate) data: Option<Span>,
     /// `skip`: not an RPC method (inherent `#[rpc_target]` impls only).
     pub(crate) skip: Option<Span>,
+    /// `run_to_completion`: the method keeps running when its session ends.
+    pub(crate) run_to_completion: Option<Span>,
 }
 
 /// Removes the `#[rpc(...)]` attributes from `attrs` and parses them.
@@ -168,13 +170,15 @@ pub(crate) fn method_options(
                 flag(&mut options.capability, errors);
             } else if meta.path.is_ident("data") {
                 flag(&mut options.data, errors);
+            } else if meta.path.is_ident("run_to_completion") {
+                flag(&mut options.run_to_completion, errors);
             } else if meta.path.is_ident("skip") && form == Form::Inherent {
                 flag(&mut options.skip, errors);
             } else {
                 let skip = if form == Form::Inherent { ", `skip`" } else { "" };
                 errors.at(
                     &meta.path,
-                    format!("unknown option; expected `name = \"...\"`, `property`, `invoke`, `capability`, `data`{skip}"),
+                    format!("unknown option; expected `name = \"...\"`, `property`, `invoke`, `capability`, `data`, `run_to_completion`{skip}"),
                 );
                 if meta.input.peek(Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;

@@ -135,6 +135,22 @@ impl Hook {
         }
     }
 
+    /// What ends this reference's usefulness: the session it came through, an error it
+    /// already has, or nothing (a local object works as long as it is held).
+    pub(crate) fn lifeline(&self) -> Lifeline {
+        match self {
+            Hook::Import(cap) => Lifeline::Session(cap.session.clone()),
+            Hook::Remote(p) => match p.settled() {
+                Some(resolution) => resolution.lifeline(),
+                None => Lifeline::Session(p.session.clone()),
+            },
+            Hook::Error(e) => Lifeline::Broken((**e).clone()),
+            Hook::Target(_) | Hook::Local(_) | Hook::Value(_) | Hook::Text(_) | Hook::MapVar(_) => {
+                Lifeline::Local
+            }
+        }
+    }
+
     /// True if both hooks are the same reference.
     pub(crate) fn same_as(&self, other: &Hook) -> bool {
         match (self, other) {
@@ -149,6 +165,16 @@ impl Hook {
             _ => false,
         }
     }
+}
+
+/// See [`Hook::lifeline`].
+pub(crate) enum Lifeline {
+    /// Works until this session ends.
+    Session(Arc<crate::session::SessionInner>),
+    /// Already broken.
+    Broken(RpcError),
+    /// Not tied to any connection.
+    Local,
 }
 
 impl std::fmt::Debug for Hook {

@@ -73,6 +73,7 @@ pub use http::{Server, ServerBuilder};
 pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
 pub use stub::{IntoArgs, Promise, PromiseFuture, ResolveFuture, Stub};
 pub use target::{CallFuture, RpcTarget};
+pub use task::run_to_completion;
 pub use typed::{MapOutput, MapSubject, RpcArg, RpcClient, RpcData, RpcFuture, RpcPromise};
 pub use value::{Value, from_value, to_value};
 pub use wire::Args;

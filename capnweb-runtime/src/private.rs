@@ -129,6 +129,15 @@ where
     }
 }
 
+/// [`respond`] for a method marked `#[rpc(run_to_completion)]`: its future runs on a task
+/// that the end of the session does not cancel.
+pub fn respond_to_completion<F>(call: Result<F, RpcError>) -> Answer
+where
+    F: Future<Output = Result<Reply, RpcError>> + Send + 'static,
+{
+    respond(call.map(crate::task::run_to_completion))
+}
+
 /// A generated target's answer as the tree its `call`, `get` or `invoke` returns.
 pub fn tree(answer: Answer) -> CallFuture {
     answer.into_call_future()

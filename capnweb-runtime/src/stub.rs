@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::RpcError;
-use crate::hook::{Hook, PullFuture};
+use crate::hook::{Hook, Lifeline, PullFuture};
+use crate::session::OnBroken;
 use crate::target::{FnTarget, RpcTarget};
 use crate::typed::{RpcClient, RpcFuture, RpcPromise};
 use crate::value::{PropertyKey, Value};
@@ -223,6 +224,43 @@ impl Stub {
     /// the stub).
     pub fn resolve(&self) -> ResolveFuture<Stub> {
         RpcClient::resolve(self)
+    }
+
+    /// Waits until this capability stops working because the connection it came through
+    /// ended, and returns why: a server holding a client's callback learns that the client
+    /// left without waiting for a call to fail. For a broken stub it returns at once; for a
+    /// local object (which works as long as it is held) it never returns. The future owns
+    /// what it needs.
+    ///
+    /// ```no_run
+    /// # async fn example(callback: capnweb_runtime::Stub) {
+    /// let reason = callback.closed().await;
+    /// println!("the client is gone: {reason}");
+    /// # }
+    /// ```
+    pub fn closed(&self) -> impl Future<Output = RpcError> + Send + 'static {
+        let lifeline = self.hook.lifeline();
+        async move {
+            match lifeline {
+                Lifeline::Session(session) => session.closed().await,
+                Lifeline::Broken(error) => error,
+                Lifeline::Local => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Registers `callback` to run once when this capability stops working because its
+    /// connection ended (at once if it already has; never for a local object), with the
+    /// reason. Dropping the returned handle unregisters it; [`OnBroken::keep`] keeps it.
+    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
+        match self.hook.lifeline() {
+            Lifeline::Session(session) => session.on_broken(callback),
+            Lifeline::Broken(error) => {
+                callback(&error);
+                OnBroken::unregistered()
+            }
+            Lifeline::Local => OnBroken::unregistered(),
+        }
     }
 
     /// True if both references point at the same underlying object or promise.

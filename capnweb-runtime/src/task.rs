@@ -281,3 +281,38 @@ pub(crate) fn run_contained(what: &str, f: impl FnOnce()) {
         panic_error(what, &*payload);
     }
 }
+
+/// Runs `future` to completion on a task of its own, even if what awaits it is cancelled.
+///
+/// A session that ends cancels the calls still running for it (their futures are dropped), and
+/// `SessionOptions::method_time_limit` drops a method that runs too long. That is right for
+/// most methods: nobody is left to read the answer. A method whose work must finish anyway (a
+/// payment that was already sent on, a write that must not stop half-way) wraps that work in
+/// `run_to_completion`, or is marked `#[rpc(run_to_completion)]` in its `#[rpc_interface]`
+/// trait. Its answer is still dropped when nobody waits for it. A panic in `future` surfaces
+/// where it is awaited (for a method: its call rejects). Needs a tokio runtime.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let total = capnweb_runtime::run_to_completion(async { 40 + 2 }).await;
+/// assert_eq!(total, 42);
+/// # }
+/// ```
+pub fn run_to_completion<F>(future: F) -> impl Future<Output = F::Output> + Send + 'static
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // A plain tokio task belongs to no session's scope, so nothing cancels it.
+    let task = tokio::spawn(future.instrument(tracing::Span::current()));
+    async move {
+        match task.await {
+            Ok(output) => output,
+            Err(error) => match error.try_into_panic() {
+                Ok(payload) => std::panic::resume_unwind(payload),
+                Err(_) => panic!("a run_to_completion task was cancelled: its runtime shut down"),
+            },
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod api;
 mod client_behaviour;
+mod departures;
 mod drops;
 mod engine;
 mod eorder;

@@ -346,6 +346,31 @@ pub(crate) fn run_client_trusting(
         .collect()
 }
 
+/// Runs `node <script> <args...>` in `tests/node` to its end (bounded) and returns its
+/// standard output; panics if it fails.
+pub(crate) fn run_script(script: &str, args: &[&str]) -> String {
+    ensure_node_modules();
+    let mut child = spawn_node(
+        node_command(script)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        script,
+    );
+    let stdout = read_all_in_background(child.stdout.take().expect("stdout is piped"));
+    let stderr = read_all_in_background(child.stderr.take().expect("stderr is piped"));
+    let status = wait_with_deadline(&mut child, CLIENT_TIMEOUT);
+    let stdout = stdout.join().expect("stdout reader thread panicked");
+    let stderr = stderr.join().expect("stderr reader thread panicked");
+    match status {
+        Some(status) if status.success() => stdout,
+        other => panic!(
+            "`node {script}` failed ({other:?})\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}"
+        ),
+    }
+}
+
 /// [`run_client`] on tokio's blocking pool, so the current runtime (for example a Rust server
 /// under test) keeps running while the Node client works.
 #[allow(dead_code)] // API for the interop tests

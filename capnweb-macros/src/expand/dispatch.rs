@@ -147,7 +147,12 @@ fn dispatch(krate: &Path, receiver: &Receiver<'_>, m: &Method, args: TokenStream
     // Spanned at the method's name: if the method's future is not `Send` (only possible for an
     // ad-hoc target; a trait requires it), that is where the error belongs. (Interpolated
     // tokens keep their own spans; only the template's tokens take the method's.)
-    let respond = respan(quote!(#krate::__private::respond), ident.span());
+    let respond = if m.run_to_completion {
+        quote!(#krate::__private::respond_to_completion)
+    } else {
+        quote!(#krate::__private::respond)
+    };
+    let respond = respan(respond, ident.span());
     quote_spanned! {ident.span()=>
         #respond(::core::result::Result::map(
             #decode,

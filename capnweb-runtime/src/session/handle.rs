@@ -209,7 +209,22 @@ impl Session {
 
     /// Waits until the session ends and returns why.
     pub async fn closed(&self) -> RpcError {
-        let mut rx = self.inner.ended.subscribe();
+        self.inner.closed().await
+    }
+
+    /// Registers `callback` to run (once, in registration order) when the session ends, with
+    /// the reason. Runs at once if it already has. Dropping the returned handle unregisters the
+    /// callback (unlike capnweb, where `onRpcBroken` callbacks stay registered forever); call
+    /// [`OnBroken::keep`] to leave it registered for the session's lifetime.
+    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
+        self.inner.on_broken(callback)
+    }
+}
+
+impl SessionInner {
+    /// Waits until the session ends and returns why.
+    pub(crate) async fn closed(&self) -> RpcError {
+        let mut rx = self.ended.subscribe();
         loop {
             if let Some(reason) = rx.borrow_and_update().clone() {
                 return reason;
@@ -220,13 +235,13 @@ impl Session {
         }
     }
 
-    /// Registers `callback` to run (once, in registration order) when the session ends, with
-    /// the reason. Runs at once if it already has. Dropping the returned handle unregisters the
-    /// callback (unlike capnweb, where `onRpcBroken` callbacks stay registered forever); call
-    /// [`OnBroken::keep`] to leave it registered for the session's lifetime.
-    pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
+    /// Registers `callback` for the session's end (see [`Session::on_broken`]).
+    pub(crate) fn on_broken(
+        self: &Arc<Self>,
+        callback: impl FnOnce(&RpcError) + Send + 'static,
+    ) -> OnBroken {
         let mut callback = Some(callback);
-        let (id, already) = self.inner.with_state(|st, _| {
+        let (id, already) = self.with_state(|st, _| {
             st.next_callback_id += 1;
             let id = st.next_callback_id;
             match &st.broken {
@@ -243,7 +258,7 @@ impl Session {
             cb(&reason);
         }
         OnBroken {
-            session: Arc::downgrade(&self.inner),
+            session: Arc::downgrade(self),
             id: Some(id),
         }
     }
@@ -278,6 +293,14 @@ pub struct OnBroken {
 }
 
 impl OnBroken {
+    /// A handle for a callback that was never registered (it already ran, or never will).
+    pub(crate) fn unregistered() -> OnBroken {
+        OnBroken {
+            session: std::sync::Weak::new(),
+            id: None,
+        }
+    }
+
     /// Leaves the callback registered until the session ends.
     pub fn keep(mut self) {
         self.id = None;

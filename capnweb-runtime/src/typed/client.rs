@@ -1,5 +1,7 @@
 //! [`RpcClient`]: the common interface of generated client types.
 
+use crate::error::RpcError;
+use crate::session::OnBroken;
 use crate::stub::{ResolveFuture, Stub};
 
 /// A typed capability reference: implemented by every client type `#[rpc_interface]`
@@ -28,6 +30,18 @@ pub trait RpcClient: Clone + Send + Sync + Sized + 'static {
     /// `api.users()`, may still fail), and returns the settled reference.
     fn resolve(&self) -> ResolveFuture<Self> {
         ResolveFuture::new(self.stub())
+    }
+
+    /// Waits until this capability stops working because its connection ended, and returns
+    /// why ([`Stub::closed`]; never returns for a local object).
+    fn closed(&self) -> impl std::future::Future<Output = RpcError> + Send + 'static {
+        self.stub().closed()
+    }
+
+    /// Runs `callback` once when this capability stops working because its connection ended
+    /// ([`Stub::on_broken`]); dropping the handle unregisters it.
+    fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
+        self.stub().on_broken(callback)
     }
 }
 
