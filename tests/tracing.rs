@@ -1,6 +1,6 @@
 //! What an operator sees with a `tracing` subscriber: sessions starting and ending, every
 //! message in and out (shortened), and a span per delivered call that lasts as long as the
-//! call runs.
+//! call runs; a reconnecting client's state changes.
 //!
 //! A test binary of its own: `tracing` caches which call sites a subscriber wants per process,
 //! so a subscriber set for one test among many running threads can miss events.
@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
 
+use capnweb_runtime::reconnect::ReconnectingSession;
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::{Session, Stub, Value};
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -79,6 +80,27 @@ fn sessions_messages_and_calls_are_traced() {
         tokio::time::timeout(Duration::from_secs(5), server.closed())
             .await
             .expect("the server session ends with its client");
+
+        // A reconnect: the first server session aborts, the client dials a second.
+        let servers = Arc::new(Mutex::new(Vec::<Session>::new()));
+        let dialed = servers.clone();
+        let client = ReconnectingSession::builder(move || {
+            let (near, far) = memory::pair();
+            dialed.lock().unwrap().push(Session::new(far, None));
+            std::future::ready(Ok(Session::new(near, None)))
+        })
+        .start();
+        client.connected().await.unwrap();
+        let first = servers.lock().unwrap()[0].clone();
+        first.abort("the server restarts");
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while servers.lock().unwrap().len() < 2 || client.session().is_none() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the client reconnects");
+        client.close().await;
     });
     let log = captured.text();
     let has = |words: &[&str]| {
@@ -97,9 +119,18 @@ fn sessions_messages_and_calls_are_traced() {
             r#"frame=["resolve",1,"late"]"#,
         ],
         &["session ended", "reason="],
+        &["capnweb::reconnect", "Connecting { attempt: 1 }"],
+        &["capnweb::reconnect", "state=Connected"],
+        &["capnweb::reconnect", "Disconnected", "the server restarts"],
+        &["capnweb::reconnect", "state=Closed"],
     ] {
         assert!(has(expected), "the trace shows {expected:?}:\n{log}");
     }
+    let connected = log
+        .lines()
+        .filter(|l| l.contains("state=Connected"))
+        .count();
+    assert_eq!(connected, 2, "connected, then reconnected:\n{log}");
     // The call's span closes when the method finishes, after it waited on its own task.
     let close = log
         .lines()

@@ -161,6 +161,24 @@ impl RpcError {
         }
     }
 
+    /// Whether the call failed because of the connection, not because of what it asked: a
+    /// connect failure, a lost connection, or a timeout. Only such a failure is worth retrying
+    /// (for a call that is safe to repeat); see [`reconnect::retry`](crate::reconnect::retry).
+    ///
+    /// ```
+    /// use capnweb_runtime::RpcError;
+    ///
+    /// assert!(RpcError::disconnected("socket closed").is_transport_failure());
+    /// assert!(RpcError::Timeout.is_transport_failure());
+    /// assert!(!RpcError::new("NotFoundError", "no user 7").is_transport_failure());
+    /// ```
+    pub fn is_transport_failure(&self) -> bool {
+        matches!(
+            self,
+            RpcError::Connect { .. } | RpcError::Disconnected { .. } | RpcError::Timeout
+        )
+    }
+
     /// The application-level error, if this is one (`Remote`).
     pub fn as_js_error(&self) -> Option<&JsError> {
         match self {

@@ -55,6 +55,7 @@ mod hook;
 pub mod http;
 mod local_promise;
 mod map;
+pub mod reconnect;
 mod session;
 mod stub;
 mod target;

@@ -22,6 +22,7 @@ mod node_batch;
 mod panics;
 mod pipeline;
 mod readme;
+mod reconnect;
 mod server;
 mod server_api;
 mod support;
