@@ -1,7 +1,9 @@
 //! TLS on rustls (feature `tls`): `wss://` for [`Connector`](crate::transport::websocket::Connector)
 //! and a TLS [`Server`](crate::Server). Configure either with a `rustls` config of your own
 //! ([`rustls`] is re-exported, so the versions match), or take the defaults: the client trusts
-//! the webpki roots (Mozilla's list), the server needs a certificate chain and key.
+//! the webpki roots (Mozilla's list; with feature `tls-native-roots`,
+//! `native_roots_client_config` trusts the operating system's store instead), the server needs
+//! a certificate chain and key.
 //!
 //! ```no_run
 //! use capnweb_runtime::transport::websocket::Connector;
@@ -39,11 +41,37 @@ use crate::error::RpcError;
 /// certificate.
 pub fn default_client_config() -> Arc<rustls::ClientConfig> {
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    client_config_with_roots(roots)
+}
+
+/// A client configuration that trusts exactly `roots` (a root store you assembled).
+pub fn client_config_with_roots(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
     Arc::new(
         rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_no_client_auth(),
     )
+}
+
+/// A client configuration that trusts the operating system's certificate store (feature
+/// `tls-native-roots`), as `curl` or a browser would, including authorities an administrator
+/// added. On Linux the `SSL_CERT_FILE` and `SSL_CERT_DIR` variables choose the store. Fails
+/// when no certificate could be loaded; certificates that cannot be parsed are skipped.
+#[cfg(feature = "tls-native-roots")]
+pub fn native_roots_client_config() -> Result<Arc<rustls::ClientConfig>, RpcError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (_added, _skipped) = roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map_or_else(|| "the store is empty".to_owned(), ToString::to_string);
+        return Err(RpcError::connect_failed(format!(
+            "TLS configuration: no usable certificate in the system's store ({why})"
+        )));
+    }
+    Ok(client_config_with_roots(roots))
 }
 
 /// A client configuration that trusts exactly the certificates in `ca_pem` (PEM), e.g. a
@@ -56,11 +84,7 @@ pub fn client_config_trusting(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>
             .add(cert)
             .map_err(|e| tls_error("a CA certificate is not usable", e))?;
     }
-    Ok(Arc::new(
-        rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    ))
+    Ok(client_config_with_roots(roots))
 }
 
 /// A server configuration from a PEM certificate chain (leaf first) and its PEM private key.

@@ -21,6 +21,7 @@ mod node;
 mod node_batch;
 mod panics;
 mod pipeline;
+mod pki;
 mod readme;
 mod reconnect;
 mod server;
