@@ -19,6 +19,7 @@
 //! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`]: limits, handshake and shutdown timeouts, TLS; [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
 //! | the same, mounted in your own router | [`ServerBuilder::into_service`] | as above | [`http::RpcService::shutdown`] |
 //! | a WebSocket client | [`transport::websocket::connect`]`(url)` or [`transport::websocket::Connector`] | `Connector`: headers, bearer token, connect timeout, TLS; [`SessionOptions`] | [`Session::close`] (or drop the last `Session` clone) |
+//! | a WebSocket client that reconnects | [`reconnect::ReconnectingSession::builder`]`(dial)` (a pool: [`reconnect::SessionPool`]) | backoff, max attempts, state callback; the dial's `Connector` | [`reconnect::ReconnectingSession::close`] (or drop the last clone) |
 //! | an HTTP batch client | [`http::batch_session`]`(url)` or [`http::BatchClient`] | `BatchClient`: headers, bearer token, request timeout, TLS | ends by itself after its one request |
 //! | a session over any transport | [`Session::builder`] then `.start(transport)` | [`SessionBuilder`] methods | [`Session::close`], [`Session::abort`] |
 //! | one HTTP batch on your own HTTP server | [`batch::handle_batch`] | [`batch::BatchServerOptions`] | returns when answered |
@@ -26,9 +27,11 @@
 //! Every way of starting a session shares [`SessionOptions`]: [`Limits`], a default call
 //! timeout, a time limit for our methods, WebSocket keepalive. One await can have its own
 //! timeout ([`Promise::timeout`], [`RpcPromise::timeout`]). Every failure is an [`RpcError`];
-//! `tracing` events (targets `capnweb::session`, `capnweb::message`, `capnweb::call`) show
-//! what a session did. A session that ends cancels the calls still running for it, and a
-//! panicking method rejects only its own call, as a JavaScript `throw` would.
+//! `tracing` events (targets `capnweb::session`, `capnweb::message`, `capnweb::call`,
+//! `capnweb::reconnect`) show what a session did. A session that ends cancels the calls still
+//! running for it (unless a method opts out with [`run_to_completion`]), a capability tells
+//! when its connection is gone ([`Stub::closed`], [`Stub::on_broken`]), and a panicking method
+//! rejects only its own call, as a JavaScript `throw` would.
 //!
 //! # Features
 //!
@@ -37,6 +40,8 @@
 //! - `axum`: `http::RpcService::router`.
 //! - `tls`: `wss://` for the WebSocket client and a TLS [`Server`] (`ServerBuilder::tls`), on
 //!   rustls with the ring provider; see the `tls` module.
+//! - `tls-native-roots`: `tls::native_roots_client_config`, trusting the operating system's
+//!   certificate store.
 //!
 //! With `default-features = false` the crate is a WebSocket client (and the protocol engine,
 //! codec and batch protocol) without hyper or axum.
