@@ -378,8 +378,8 @@ async fn failed_request_fails_every_call() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, RpcError::BatchEnded(m) if m.starts_with("RPC request failed: ")),
-        "{err:?}"
+        matches!(&err, RpcError::Connect { message, .. } if message.starts_with("RPC request failed: ")),
+        "a connect failure, as from the WebSocket client: {err:?}"
     );
     assert!(BatchClient::new("ftp://example.com/rpc").is_err());
 }
@@ -403,12 +403,8 @@ async fn client_timeout_ends_the_batch_on_both_sides() {
         batch.send()
     );
     assert!(sent.is_err(), "the request timed out");
-    let timed_out = "RPC request failed: no response within 200ms";
     for result in [counter, hang] {
-        assert!(
-            matches!(&result, Err(RpcError::BatchEnded(m)) if m == timed_out),
-            "{result:?}"
-        );
+        assert!(matches!(&result, Err(RpcError::Timeout)), "{result:?}");
     }
     eventually("the server dropped the abandoned batch's counter", || {
         drop_count(&key) == 1
@@ -552,4 +548,37 @@ async fn a_call_nobody_waited_for_runs_on_after_its_batch_ends() {
         finished.load(Ordering::SeqCst) == 1
     })
     .await;
+}
+
+/// A listener whose accept queue is full drops new connection attempts, so connecting hangs:
+/// the connect timeout ends the wait with a connect error.
+#[tokio::test]
+async fn the_connect_timeout_bounds_opening_a_connection() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the queue (never accepted); each of these connects completes in the kernel.
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let attempt = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        );
+        match attempt.await {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break, // the queue is full: this attempt hung
+        }
+    }
+    let client = BatchClient::new(&format!("http://{addr}/rpc"))
+        .unwrap()
+        .connect_timeout(Duration::from_millis(300));
+    let err = client.session().main().call("ping", ()).await.unwrap_err();
+    match &err {
+        RpcError::Connect { message, .. } => {
+            assert!(message.contains("RPC request failed"), "{message}")
+        }
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    drop((fillers, listener));
 }

@@ -26,6 +26,7 @@ mod readme;
 mod reconnect;
 mod server;
 mod server_api;
+mod subprotocols;
 mod support;
 mod tap;
 mod timeouts;

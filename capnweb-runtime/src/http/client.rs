@@ -34,6 +34,9 @@ pub struct BatchClient {
     headers: HeaderMap,
     options: SessionOptions,
     timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls: std::sync::Arc<crate::tls::rustls::ClientConfig>,
     client: Client<Connector, Full<Bytes>>,
 }
 
@@ -61,19 +64,47 @@ impl BatchClient {
                  with the `tls` feature (or use BatchSession::new with your own HTTP client)"
             )));
         }
+        #[cfg(feature = "tls")]
+        let tls = crate::tls::default_client_config();
+        let client = pooled_client(
+            #[cfg(feature = "tls")]
+            tls.clone(),
+            None,
+        );
         Ok(BatchClient {
             uri,
             headers: HeaderMap::new(),
             options: SessionOptions::default(),
             timeout: None,
-            client: Client::builder(TokioExecutor::new()).build(default_connector()),
+            connect_timeout: None,
+            #[cfg(feature = "tls")]
+            tls,
+            client,
         })
+    }
+
+    /// A new pool for the current connection settings.
+    fn rebuild(&mut self) {
+        self.client = pooled_client(
+            #[cfg(feature = "tls")]
+            self.tls.clone(),
+            self.connect_timeout,
+        );
     }
 
     /// The TLS configuration for an `https://` URL (default: the webpki roots).
     #[cfg(feature = "tls")]
     pub fn tls_config(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
-        self.client = Client::builder(TokioExecutor::new()).build(Connector::new(config));
+        self.tls = config;
+        self.rebuild();
+        self
+    }
+
+    /// Gives up on opening a connection (TCP connect) after `timeout`, failing the batch with
+    /// [`RpcError::Connect`]. Without one (the default) the operating system decides.
+    pub fn connect_timeout(mut self, timeout: Duration) -> BatchClient {
+        self.connect_timeout = Some(timeout);
+        self.rebuild();
         self
     }
 
@@ -98,8 +129,8 @@ impl BatchClient {
         self
     }
 
-    /// Gives up on a request (and fails every call of its batch) once `timeout` has passed
-    /// without a complete response. Without one (the default) a batch waits as long as the
+    /// Gives up on a request (and fails every call of its batch with [`RpcError::Timeout`])
+    /// once `timeout` has passed without a complete response. Without one (the default) a batch waits as long as the
     /// server takes: capnweb's server answers only when every pulled result is ready.
     pub fn timeout(mut self, timeout: Duration) -> BatchClient {
         self.timeout = Some(timeout);
@@ -117,7 +148,10 @@ impl BatchClient {
 
     /// POSTs one batch body and returns the response body, as capnweb's client does: a
     /// `text/plain;charset=UTF-8` body, and any non-2xx status is a failure,
-    /// `BatchEnded("RPC request failed: <status> <statusText>")`.
+    /// `BatchEnded("RPC request failed: <status> <statusText>")`. A connection that cannot be
+    /// opened is [`RpcError::Connect`], one lost during the request
+    /// [`RpcError::Disconnected`], no answer within the timeout [`RpcError::Timeout`]: the
+    /// transport failures [`reconnect::retry`](crate::reconnect::retry) retries.
     ///
     /// [`BatchClient::session`] uses this; call it yourself to wrap a batch's request (logging,
     /// retries) in [`BatchSession::new`].
@@ -125,11 +159,7 @@ impl BatchClient {
         match self.timeout {
             Some(limit) => tokio::time::timeout(limit, self.exchange(body))
                 .await
-                .unwrap_or_else(|_| {
-                    Err(RpcError::BatchEnded(format!(
-                        "RPC request failed: no response within {limit:?}"
-                    )))
-                }),
+                .unwrap_or(Err(RpcError::Timeout)),
             None => self.exchange(body).await,
         }
     }
@@ -137,7 +167,7 @@ impl BatchClient {
     async fn exchange(&self, body: String) -> Result<String, RpcError> {
         let mut request = Request::post(self.uri.clone())
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| failed(&e))?;
+            .map_err(|e| RpcError::connect_failed(describe(&e)))?;
         let headers = request.headers_mut();
         headers.insert(
             CONTENT_TYPE,
@@ -146,7 +176,13 @@ impl BatchClient {
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        let response = self.client.request(request).await.map_err(|e| failed(&e))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                RpcError::connect_failed_by(describe(&e), e)
+            } else {
+                RpcError::disconnected_by(describe(&e), e)
+            }
+        })?;
         let status = response.status();
         if !status.is_success() {
             // hyper keeps the reason phrase only when it is not the standard one.
@@ -165,7 +201,7 @@ impl BatchClient {
             .into_body()
             .collect()
             .await
-            .map_err(|e| failed(&e))?
+            .map_err(|e| RpcError::disconnected(describe(&e)))?
             .to_bytes();
         String::from_utf8(Vec::from(body)).map_err(|_| {
             RpcError::BatchEnded("RPC request failed: the response is not valid UTF-8".into())
@@ -173,16 +209,18 @@ impl BatchClient {
     }
 }
 
-#[cfg(not(feature = "tls"))]
-fn default_connector() -> Connector {
+/// hyper's pooled client over our connector, with TCP_NODELAY (RPC messages are latency-bound).
+fn pooled_client(
+    #[cfg(feature = "tls")] tls: std::sync::Arc<crate::tls::rustls::ClientConfig>,
+    connect_timeout: Option<Duration>,
+) -> Client<Connector, Full<Bytes>> {
+    #[cfg(not(feature = "tls"))]
     let mut connector = HttpConnector::new();
+    #[cfg(feature = "tls")]
+    let mut connector = Connector::new(tls);
     connector.set_nodelay(true);
-    connector
-}
-
-#[cfg(feature = "tls")]
-fn default_connector() -> Connector {
-    Connector::new(crate::tls::default_client_config())
+    connector.set_connect_timeout(connect_timeout);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// A batch that POSTs to `url` (plain `http://`): shorthand for
@@ -191,9 +229,9 @@ pub fn batch_session(url: &str) -> Result<BatchSession, RpcError> {
     Ok(BatchClient::new(url)?.session())
 }
 
-/// The error every call of a batch fails with when its request could not be made; the message
-/// includes the causes (hyper's own message alone is often just "client error (Connect)").
-fn failed(error: &(dyn std::error::Error + 'static)) -> RpcError {
+/// What went wrong with a request, with every cause (hyper's own message alone is often
+/// just "client error (Connect)").
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = format!("RPC request failed: {error}");
     let mut source = error.source();
     while let Some(cause) = source {
@@ -201,5 +239,5 @@ fn failed(error: &(dyn std::error::Error + 'static)) -> RpcError {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    RpcError::BatchEnded(message)
+    message
 }

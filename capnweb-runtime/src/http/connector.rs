@@ -17,7 +17,7 @@ use crate::tls::rustls::pki_types::ServerName;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connects with TCP_NODELAY, and with TLS when the URI's scheme is `https`.
+/// Connects over TCP, then TLS when the URI's scheme is `https`.
 #[derive(Clone)]
 pub(crate) struct Connector {
     tcp: HttpConnector,
@@ -27,10 +27,17 @@ pub(crate) struct Connector {
 impl Connector {
     pub(crate) fn new(tls: Arc<rustls::ClientConfig>) -> Self {
         let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
         // The scheme is ours to check: `https` goes over this TCP connection too.
         tcp.enforce_http(false);
         Connector { tcp, tls }
+    }
+
+    pub(crate) fn set_nodelay(&mut self, nodelay: bool) {
+        self.tcp.set_nodelay(nodelay);
+    }
+
+    pub(crate) fn set_connect_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.tcp.set_connect_timeout(timeout);
     }
 }
 

@@ -91,6 +91,7 @@ pub struct ServerBuilder {
     options: BatchServerOptions,
     shutdown_timeout: Duration,
     handshake_timeout: Duration,
+    subprotocols: Vec<String>,
     #[cfg(feature = "tls")]
     tls: Option<Arc<crate::tls::rustls::ServerConfig>>,
 }
@@ -107,6 +108,7 @@ impl Server {
             options: BatchServerOptions::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            subprotocols: Vec::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -193,6 +195,19 @@ impl ServerBuilder {
         self
     }
 
+    /// WebSocket subprotocols this server speaks, in order of preference: the first one a
+    /// client offers (`Sec-WebSocket-Protocol`) is named in the handshake's answer. None by
+    /// default, so a client that insists on one is refused by its own side, as the RFC asks.
+    /// The session's [`SessionContext`] headers show what the client offered.
+    pub fn subprotocols<I, S>(mut self, subprotocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.subprotocols = subprotocols.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Serves TLS only (`wss://` and `https://`) with `config`, e.g. from
     /// [`tls::server_config_from_pem`](crate::tls::server_config_from_pem). The TLS handshake
     /// counts toward the [handshake timeout](Self::handshake_timeout).
@@ -213,7 +228,12 @@ impl ServerBuilder {
     pub fn listen(self, listener: TcpListener) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let shutdown = Shutdown::new(self.shutdown_timeout);
-        let service = RpcService::new(self.make_main, self.options, shutdown.clone());
+        let service = RpcService::new(
+            self.make_main,
+            self.options,
+            shutdown.clone(),
+            self.subprotocols,
+        );
         let mut http = hyper::server::conn::http1::Builder::new();
         // The timer enables the handshake timeout (slow-client protection).
         http.timer(TokioTimer::new())
@@ -242,6 +262,7 @@ impl ServerBuilder {
             self.make_main,
             self.options,
             Shutdown::new(self.shutdown_timeout),
+            self.subprotocols,
         )
     }
 }

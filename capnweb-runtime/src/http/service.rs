@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use ::http::header::{
     ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, SEC_WEBSOCKET_ACCEPT,
-    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
@@ -42,6 +42,8 @@ pub struct RpcService {
     make_main: Arc<MakeMain>,
     options: Arc<BatchServerOptions>,
     shutdown: Arc<Shutdown>,
+    /// WebSocket subprotocols we speak, in order of preference.
+    subprotocols: Arc<[String]>,
 }
 
 impl RpcService {
@@ -49,11 +51,13 @@ impl RpcService {
         make_main: Arc<MakeMain>,
         options: BatchServerOptions,
         shutdown: Arc<Shutdown>,
+        subprotocols: Vec<String>,
     ) -> Self {
         RpcService {
             make_main,
             options: Arc::new(options),
             shutdown,
+            subprotocols: subprotocols.into(),
         }
     }
 
@@ -130,6 +134,7 @@ impl RpcService {
             return text(400, "bad WebSocket handshake: no Sec-WebSocket-Key");
         };
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let subprotocol = self.choose_subprotocol(headers);
         if self.shutdown.has_begun() {
             return text(503, "the server is shutting down");
         }
@@ -167,7 +172,26 @@ impl RpcService {
         if let Ok(accept) = HeaderValue::from_str(&accept) {
             headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
         }
+        if let Some(chosen) = subprotocol.and_then(|p| HeaderValue::from_str(p).ok()) {
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, chosen);
+        }
         response
+    }
+
+    /// The first of our subprotocols the client offered (RFC 6455 section 4.2.2). When it
+    /// offered only others, none is named and the client decides (browsers then give up).
+    fn choose_subprotocol(&self, headers: &HeaderMap) -> Option<&str> {
+        let offered: Vec<&str> = headers
+            .get_all(SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .collect();
+        self.subprotocols
+            .iter()
+            .map(String::as_str)
+            .find(|ours| offered.contains(ours))
     }
 
     /// This service as an axum `Router` that serves it at `path` (WebSocket and batch), to

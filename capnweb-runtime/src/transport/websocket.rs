@@ -241,6 +241,7 @@ pub struct Connector {
     session: SessionBuilder,
     options: SessionOptions,
     headers: Vec<(String, String)>,
+    subprotocols: Vec<String>,
     connect_timeout: Option<Duration>,
     nodelay: bool,
     #[cfg(feature = "tls")]
@@ -255,6 +256,7 @@ impl Connector {
             session: Session::builder(),
             options: SessionOptions::default(),
             headers: Vec::new(),
+            subprotocols: Vec::new(),
             connect_timeout: None,
             nodelay: true,
             #[cfg(feature = "tls")]
@@ -280,6 +282,14 @@ impl Connector {
     /// `Authorization: Bearer <token>` on the handshake request.
     pub fn bearer_token(self, token: impl std::fmt::Display) -> Self {
         self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// Offers a WebSocket subprotocol (`Sec-WebSocket-Protocol`; call again to offer more, in
+    /// order of preference). The server must then choose one of them, or
+    /// [`connect`](Self::connect) fails with [`RpcError::Connect`].
+    pub fn subprotocol(mut self, name: impl Into<String>) -> Self {
+        self.subprotocols.push(name.into());
+        self
     }
 
     /// Gives up on opening the connection (TCP connect and WebSocket handshake) after
@@ -379,7 +389,14 @@ impl Connector {
         let mut request = self.url.as_str().into_client_request().map_err(|e| {
             RpcError::connect_failed_by(format!("invalid WebSocket URL {:?}: {e}", self.url), e)
         })?;
-        for (name, value) in &self.headers {
+        // One header line listing every offer, as browsers send it.
+        let offer = (!self.subprotocols.is_empty()).then(|| {
+            (
+                "sec-websocket-protocol".to_owned(),
+                self.subprotocols.join(", "),
+            )
+        });
+        for (name, value) in self.headers.iter().chain(offer.as_ref()) {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| {
                 RpcError::connect_failed_by(format!("invalid header name {name:?}: {e}"), e)
             })?;
@@ -407,6 +424,7 @@ impl std::fmt::Debug for Connector {
                     .collect::<Vec<_>>(),
             )
             .field("connect_timeout", &self.connect_timeout)
+            .field("subprotocols", &self.subprotocols)
             .field("nodelay", &self.nodelay)
             .finish_non_exhaustive()
     }
