@@ -358,6 +358,41 @@ async fn silent_and_slow_clients_are_closed_at_the_handshake_timeout() {
     assert_tasks_at_most(before).await;
 }
 
+/// The handshake timeout is also the idle timeout of a kept-alive HTTP connection: a client
+/// that sent one batch and then nothing is closed, not kept forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_kept_alive_connection_is_closed_at_the_handshake_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let before = alive_tasks();
+    let server =
+        HttpServer::start_with(|builder| builder.handshake_timeout(Duration::from_millis(300)))
+            .await;
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let body = r#"["push",["pipeline",0,["ping"],[]]]
+["pull",1]"#;
+    let request = format!(
+        "POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    idle.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 512];
+    while !String::from_utf8_lossy(&answer).contains(r#"["resolve",1,"pong"]"#) {
+        let n = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buffer))
+            .await
+            .expect("the batch is answered")
+            .unwrap();
+        assert!(n > 0, "answered before closing");
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    assert!(!String::from_utf8_lossy(&answer).contains("connection: close"));
+    assert_closed_by_server(idle).await;
+    server.stop().await;
+    assert_tasks_at_most(before).await;
+}
+
 #[tokio::test]
 async fn a_method_past_its_time_limit_rejects_and_its_future_is_dropped() {
     let before = alive_tasks();
