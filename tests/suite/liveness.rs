@@ -141,6 +141,9 @@ async fn keepalive_notices_a_black_holed_connection_on_both_ends() {
 
     let pending = api.call("hang", ());
     proxy.black_hole();
+    // A call with a deadline of its own fails at it, before keepalive has decided.
+    let bounded = api.call("ping", ()).timeout(INTERVAL / 3).await;
+    assert!(matches!(bounded, Err(RpcError::Timeout)), "{bounded:?}");
     let reason = tokio::time::timeout(Duration::from_secs(10), client.closed())
         .await
         .expect("the client notices within its keepalive");

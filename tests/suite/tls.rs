@@ -4,7 +4,7 @@
 //! a clear error.
 
 use capnweb_runtime::http::BatchClient;
-use capnweb_runtime::tls;
+use capnweb_runtime::tls::{self, rustls};
 use capnweb_runtime::transport::websocket::Connector;
 use capnweb_runtime::{RpcError, Session, Stub, Value};
 
@@ -164,4 +164,46 @@ async fn our_batch_client_talks_to_our_server_over_https() {
     drop(api);
     drop(batch);
     server.stop().await;
+}
+
+/// Slowloris over TLS: a connection that never starts its TLS handshake, and one that
+/// finishes TLS but never sends a request, are both closed at the handshake timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_of_a_tls_server_are_closed_at_the_handshake_timeout() {
+    let pki = make_pki();
+    let server = HttpServer::start_with(|builder| {
+        builder
+            .tls(pki.server.clone())
+            .handshake_timeout(std::time::Duration::from_millis(300))
+    })
+    .await;
+    let address = ("127.0.0.1", server.port);
+    let silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    let trusting = tls::client_config_trusting(pki.ca_pem.as_bytes()).unwrap();
+    let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mute = tokio_rustls::TlsConnector::from(trusting)
+        .connect(name, tcp)
+        .await
+        .expect("the TLS handshake itself succeeds");
+    assert!(
+        closed_by_server(silent).await,
+        "before TLS: the server closes it"
+    );
+    assert!(
+        closed_by_server(mute).await,
+        "after TLS: the server closes it"
+    );
+    server.stop().await;
+}
+
+/// Whether the peer closes `stream` (end of stream or an error) within 10 s.
+async fn closed_by_server(mut stream: impl tokio::io::AsyncRead + Unpin) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 64];
+    let read = stream.read(&mut buffer);
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(10), read).await,
+        Ok(Ok(0) | Err(_))
+    )
 }
