@@ -9,10 +9,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::RpcError;
+use crate::lanes::{Lanes, Waiting};
 use crate::local_promise::LocalPromise;
 use crate::session::{ImportedCap, RemotePromise};
 use crate::target::{Request, RpcTarget, is_blocked_name};
-use crate::task::{CallSite, deliver, spawn_settling};
+use crate::task::{CallSite, SettleOnDrop, current_scope, deliver, spawn_detached};
 use crate::value::{PropertyKey, Value};
 use crate::wire::{Args, Payload, WireText};
 
@@ -195,17 +196,23 @@ impl std::fmt::Debug for Hook {
 fn call_target(target: &Arc<dyn RpcTarget>, path: &[PropertyKey], args: Args) -> Hook {
     if args.contains_promise() {
         // A call waits for its promise arguments, without holding back later calls to the same
-        // target (protocol.md section 11, rule 4).
-        let hook = Hook::Target(target.clone());
-        let path = path.to_vec();
+        // target (protocol.md section 11, rule 4); for a session's peer, calls are delivered in
+        // the order their arguments settle (lanes.rs).
         let cell = LocalPromise::new();
-        let site = CallSite::Method(&path_text(&path)).to_string();
-        spawn_settling(cell.clone(), site, async move {
-            match substitute_args(args).await {
-                Ok(args) => hook.call(&path, args),
-                Err(e) => Hook::error(e),
+        let waiting = Waiting {
+            target: Hook::Target(target.clone()),
+            path: path.to_vec(),
+            args: Box::pin(substitute_args(args)),
+            owed: SettleOnDrop::new(cell.clone(), CallSite::Method(&path_text(path)).to_string()),
+        };
+        match current_scope() {
+            Some(scope) => {
+                let key = Arc::as_ptr(target).cast::<()>() as usize;
+                Lanes::enqueue(&scope, key, waiting);
             }
-        });
+            // The application's own calls on a local object: no peer's order to keep.
+            None => spawn_detached(waiting.run()),
+        }
         return Hook::Local(cell);
     }
     match path {

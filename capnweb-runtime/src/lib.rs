@@ -58,6 +58,7 @@ mod error;
 mod hook;
 #[cfg(any(feature = "server", feature = "http-client"))]
 pub mod http;
+mod lanes;
 mod local_promise;
 mod map;
 pub mod reconnect;

@@ -106,11 +106,7 @@ pub(crate) fn spawn_settling(
     site: String,
     fut: impl Future<Output = Hook> + Send + 'static,
 ) {
-    let guard = SettleOnDrop {
-        cell,
-        site,
-        scope: current_scope(),
-    };
+    let guard = SettleOnDrop::new(cell, site);
     spawn_detached(async move {
         let outcome = AssertUnwindSafe(fut).catch_unwind().await;
         let hook = match outcome {
@@ -123,11 +119,27 @@ pub(crate) fn spawn_settling(
 
 /// Rejects a promise whose settling task was dropped unfinished. (Settling twice keeps the
 /// first outcome, so after a normal finish this does nothing.)
-struct SettleOnDrop {
+pub(crate) struct SettleOnDrop {
     cell: Arc<LocalPromise>,
     site: String,
     /// The session the work was for, which may have cancelled it.
     scope: Option<Arc<CallScope>>,
+}
+
+impl SettleOnDrop {
+    /// A guard for `cell`, settled by work for the current scope's session.
+    pub(crate) fn new(cell: Arc<LocalPromise>, site: String) -> Self {
+        SettleOnDrop {
+            cell,
+            site,
+            scope: current_scope(),
+        }
+    }
+
+    /// Settles the promise with the work's outcome.
+    pub(crate) fn settle(self, hook: Hook) {
+        self.cell.resolve(hook);
+    }
 }
 
 impl Drop for SettleOnDrop {
@@ -194,6 +206,8 @@ pub(crate) struct CallScope {
     ended: Notify,
     /// How long a method may run for one of the peer's calls (`SessionOptions`).
     method_time_limit: Option<std::time::Duration>,
+    /// Calls waiting for promise arguments, by target.
+    pub(crate) lanes: crate::lanes::Lanes,
 }
 
 impl CallScope {
@@ -202,6 +216,7 @@ impl CallScope {
             reason: OnceLock::new(),
             ended: Notify::new(),
             method_time_limit,
+            lanes: crate::lanes::Lanes::default(),
         })
     }
 
@@ -245,7 +260,7 @@ pub(crate) fn in_scope<R>(scope: &Arc<CallScope>, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-fn current_scope() -> Option<Arc<CallScope>> {
+pub(crate) fn current_scope() -> Option<Arc<CallScope>> {
     SCOPE.with(|s| s.borrow().clone())
 }
 
