@@ -166,6 +166,7 @@ impl RefDecoder for SessionDecoder<'_> {
     }
 
     fn export(&mut self, id: i64) -> Result<Value, RpcError> {
+        check_peer_export_id("export", id)?;
         let cap = match self.st.imports.get_mut(&id) {
             Some(ImportSlot::Cap { weak, refcount }) => {
                 // Re-introduced: count it, so our release returns every reference.
@@ -184,7 +185,8 @@ impl RefDecoder for SessionDecoder<'_> {
             }
             Some(ImportSlot::Promise { .. }) => {
                 return Err(RpcError::protocol(format!(
-                    "the peer exported ID {id}, which names one of its pending promises"
+                    "the peer sent [\"export\",{id}], but import {id} is a promise it has not \
+                     settled yet"
                 )));
             }
             None => {
@@ -206,14 +208,14 @@ impl RefDecoder for SessionDecoder<'_> {
     }
 
     fn promise(&mut self, id: i64) -> Result<Value, RpcError> {
+        check_peer_export_id("promise", id)?;
         if self.st.imports.contains_key(&id) {
-            // capnweb yields a broken promise here rather than aborting.
-            return Ok(Value::Promise(Promise::from_hook(Hook::error(
-                RpcError::Capability(
-                    "Bug in RPC system: The peer sent a promise reusing an existing export ID."
-                        .into(),
-                ),
-            ))));
+            // capnweb yields a broken promise here and goes on; an entry is never overwritten,
+            // and a peer that reuses an ID has lost track of its own table, so we abort.
+            return Err(RpcError::protocol(format!(
+                "the peer sent [\"promise\",{id}], but import {id} already exists: a promise \
+                 must have a new ID"
+            )));
         }
         // Promise exports are settled by the peer unasked: never pull them.
         let promise = RemotePromise::new(self.session.clone(), id, true);
@@ -264,5 +266,20 @@ impl RefDecoder for SessionDecoder<'_> {
         Err(RpcError::protocol(
             "readable streams are not supported by this implementation yet",
         ))
+    }
+}
+
+/// The peer names what it exports (`["export", id]`, `["promise", id]`, a remap capture's
+/// `["export", id]`) with IDs it picks from its own side of the ID space: negative ones
+/// (protocol.md section 3). 0 is its main object, which is never introduced again, and positive
+/// IDs are the results of our own calls: accepting one would let the peer's entry collide with
+/// (or be overwritten by) the result of our next `push`.
+fn check_peer_export_id(form: &str, id: i64) -> Result<(), RpcError> {
+    if id < 0 {
+        Ok(())
+    } else {
+        Err(RpcError::protocol(format!(
+            "the peer sent [\"{form}\",{id}], but the IDs a peer exports must be negative"
+        )))
     }
 }

@@ -34,7 +34,7 @@ impl State {
             }
         }
         let text = message::remap_push_text(subject, &refs, instructions);
-        self.register_push(session, text)
+        self.register_push(session, fx, text)
     }
 
     /// A capture as the peer sees it: `["import", id]` for what it hosts (settled or not),
