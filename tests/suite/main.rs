@@ -15,6 +15,7 @@ mod interop_http;
 mod interop_ws;
 mod large_values;
 mod lifetimes;
+mod limits;
 mod liveness;
 mod map;
 mod node;

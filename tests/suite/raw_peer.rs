@@ -54,7 +54,7 @@ impl Outcome {
 }
 
 /// The server's main object: `echo(x)`, `callCb(cb, x)` (calls `cb(x)`), `notify(cb, n)`
-/// (calls `cb(1..=n)` without waiting), `hang()`, `makeStub()`. Counts how many exist.
+/// (calls `cb(1..=n)` without waiting), `hang()`, `makeStubs(n)` (an array of `n` new objects). Counts how many exist.
 struct Probe {
     alive: Arc<AtomicUsize>,
 }
@@ -114,7 +114,14 @@ impl RpcTarget for Probe {
                 Ok(Value::Number(f64::from(n)))
             })())),
             "hang" => Box::pin(std::future::pending()),
-            "makeStub" => Box::pin(std::future::ready(Ok(Value::Stub(Stub::new(Leaf))))),
+            "makeStubs" => {
+                let n = match args.first() {
+                    Some(Value::Number(n)) => *n as usize,
+                    _ => 0,
+                };
+                let stubs = (0..n).map(|_| Value::Stub(Stub::new(Leaf))).collect();
+                Box::pin(std::future::ready(Ok(Value::Array(stubs))))
+            }
             other => Box::pin(std::future::ready(Err(RpcError::no_such_method(other)))),
         }
     }
