@@ -1,7 +1,9 @@
 //! ID discipline: a peer may only introduce IDs from its own side of the ID space (protocol.md
 //! section 3: what it exports and the promises it sends take negative IDs; positive IDs are the
 //! results of its calls, which both sides count). Anything else aborts its session with a
-//! message naming the bad ID, and the session leaves nothing behind, over every transport.
+//! message naming the bad ID, and the session leaves nothing behind, over every transport. A
+//! settlement for an import we do not have is the one unknown ID that is ignored, as capnweb
+//! ignores it.
 
 use capnweb_runtime::SessionOptions;
 
@@ -127,4 +129,63 @@ async fn reintroducing_a_peer_export_is_still_allowed() {
             );
         }
     }
+}
+
+/// A `resolve` or `reject` for an import we do not have (never had, or already released) is
+/// ignored, as capnweb 0.12.0 does (protocol.md section 4.3), not aborted: a peer whose `pull`
+/// crossed our `release` sends one legitimately. The `resolve` is still evaluated, so a stub in
+/// it is released at once rather than leaked on the peer's side; capnweb does the same.
+const UNKNOWN_SETTLEMENTS: [&str; 3] = [
+    r#"["resolve",5,["export",-1]]"#,
+    r#"["reject",6,["error","Error","nobody asked"]]"#,
+    r#"["resolve",-7,"nobody asked either"]"#,
+];
+
+#[tokio::test]
+async fn a_settlement_for_an_unknown_import_is_ignored_like_capnweb() {
+    let expected = vec![r#"["release",-1,1]"#.to_owned()];
+    // The reference: npm capnweb's server, driven by hand the same way.
+    let node = crate::node::NodeServer::start_async(crate::node::SERVER_SCRIPT).await;
+    assert_eq!(
+        node_replies(&node.ws_url(), &UNKNOWN_SETTLEMENTS).await,
+        expected,
+        "npm capnweb"
+    );
+    for &over in ALL {
+        let outcome = run(over, SessionOptions::default(), &UNKNOWN_SETTLEMENTS).await;
+        assert_eq!(outcome.abort, None, "{over:?}");
+        assert_eq!(outcome.replies, expected, "{over:?}");
+    }
+}
+
+/// What a WebSocket server sends in answer to `messages` and a final `echo` call, up to that
+/// call's answer (which is not included).
+async fn node_replies(url: &str, messages: &[&str]) -> Vec<String> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let tail = [
+        r#"["push",["pipeline",0,["echo"],["end"]]]"#,
+        r#"["pull",1]"#,
+    ];
+    for m in messages.iter().chain(&tail) {
+        ws.send(Message::text(*m)).await.expect("send");
+    }
+    let mut replies = Vec::new();
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("no answer within 5 s");
+        match next {
+            Some(Ok(Message::Text(t))) if t.as_str() == r#"["resolve",1,"end"]"# => break,
+            Some(Ok(Message::Text(t))) => replies.push(t.as_str().to_owned()),
+            Some(Ok(_)) => {}
+            other => panic!("the connection ended: {other:?}"),
+        }
+    }
+    let _ = ws.close(None).await;
+    replies
 }

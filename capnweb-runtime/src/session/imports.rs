@@ -90,8 +90,10 @@ impl State {
     }
 
     /// Settles our import `id` and releases it, as the JS importer does right after a
-    /// `resolve`/`reject`. A settlement for an import we no longer hold is evaluated (so stubs in
-    /// it are released) and discarded.
+    /// `resolve`/`reject`. A settlement for an import we do not hold is evaluated (so stubs in
+    /// it are released) and discarded, deliberately not an abort: capnweb ignores it too, and a
+    /// peer whose answer crossed our `release` sends one legitimately (tests/suite/hostile_ids.rs
+    /// checks both against npm capnweb).
     pub(super) fn settle_import(
         &mut self,
         session: &Arc<SessionInner>,
