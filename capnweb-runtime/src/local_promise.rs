@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
+use crate::active::Active;
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::value::PropertyKey;
@@ -26,6 +27,8 @@ enum State {
     Pending {
         queue: Vec<Queued>,
         waiters: Vec<oneshot::Sender<()>>,
+        /// Counts this promise among its session's calls in flight until it settles.
+        in_flight: Option<Active>,
     },
     /// Settled, but queued operations are still being delivered; new ones keep queuing so they
     /// cannot overtake (E-order).
@@ -45,6 +48,7 @@ impl LocalPromise {
             state: Mutex::new(State::Pending {
                 queue: Vec::new(),
                 waiters: Vec::new(),
+                in_flight: None,
             }),
         })
     }
@@ -56,21 +60,31 @@ impl LocalPromise {
     /// Settles the promise with `hook` (which may itself be another promise) and delivers the
     /// queued operations in the order they were made. Settling twice keeps the first outcome.
     pub(crate) fn resolve(&self, hook: Hook) {
-        let (mut queue, waiters) = {
+        let (mut queue, waiters, in_flight) = {
             let mut st = self.lock();
             match &mut *st {
-                State::Pending { queue, waiters } => {
+                State::Pending {
+                    queue,
+                    waiters,
+                    in_flight,
+                } => {
                     let queue = std::mem::take(queue);
                     let waiters = std::mem::take(waiters);
+                    let in_flight = in_flight.take();
                     *st = State::Draining {
                         hook: hook.clone(),
                         queue: Vec::new(),
                     };
-                    (queue, waiters)
+                    (queue, waiters, in_flight)
                 }
                 _ => return,
             }
         };
+        // Settled with another promise (a call that suspended on a task of its own): the call
+        // is still in flight until that one settles.
+        if let (Some(active), Hook::Local(next)) = (in_flight, &hook) {
+            next.count_in_flight(active);
+        }
         for w in waiters {
             let _ = w.send(());
         }
@@ -92,6 +106,14 @@ impl LocalPromise {
                     return;
                 }
             }
+        }
+    }
+
+    /// Counts this promise as a call in flight (holding `active`) until it settles; if it has
+    /// settled already, `active` is dropped at once.
+    pub(crate) fn count_in_flight(&self, active: Active) {
+        if let State::Pending { in_flight, .. } = &mut *self.lock() {
+            *in_flight = Some(active);
         }
     }
 

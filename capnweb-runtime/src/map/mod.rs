@@ -5,4 +5,4 @@ mod record;
 mod replay;
 
 pub(crate) use record::{MapVar, intercept, map_with, placeholder_misuse, suspended};
-pub(crate) use replay::{Program, replay};
+pub(crate) use replay::{Budget, Program, replay};

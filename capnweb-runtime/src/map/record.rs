@@ -303,6 +303,7 @@ pub(crate) fn send_map(subject: &Hook, captures: Vec<Hook>, instructions: Vec<St
                         captures,
                         instructions,
                         limits: Limits::default(),
+                        budget: crate::map::Budget::unlimited(),
                     };
                     deliver(CallSite::Map, || replay(local.clone(), program))
                 }

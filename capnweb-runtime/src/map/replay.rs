@@ -2,6 +2,7 @@
 //! value; null and undefined pass through unmapped).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::RpcError;
 use crate::hook::Hook;
@@ -9,13 +10,79 @@ use crate::stub::{Promise, Stub};
 use crate::target::CallFuture;
 use crate::value::{PropertyKey, Value};
 use crate::wire::Args;
-use crate::wire::{Capture, Json, Limits, RefDecoder, decode};
+use crate::wire::{Capture, Json, Limits, RefDecoder, decode, limit_exceeded};
 
 /// A recorded mapper: its captures (already resolved to hooks) and instructions.
 pub(crate) struct Program {
     pub(crate) captures: Vec<Hook>,
     pub(crate) instructions: Vec<Json>,
     pub(crate) limits: Limits,
+    /// What the replay may still create, shared with the maps nested in it.
+    pub(crate) budget: Arc<Budget>,
+}
+
+/// Called with the error when a peer's map goes past a limit (it aborts the session).
+pub(crate) type OnExceeded = Box<dyn Fn(&RpcError) + Send + Sync>;
+
+/// How many values one `remap` from the peer may still create as it replays
+/// (`Limits::max_remap_output`), over every element and every nested map, and what to do when a
+/// limit is exceeded. A few hundred bytes of message could otherwise make millions of values:
+/// the output is the number of elements times the number of instructions, nested maps multiply.
+pub(crate) struct Budget {
+    left: AtomicUsize,
+    max: usize,
+    on_exceeded: Option<OnExceeded>,
+}
+
+impl Budget {
+    /// The budget of a map the peer sent.
+    pub(crate) fn new(limits: &Limits, on_exceeded: OnExceeded) -> Arc<Budget> {
+        Arc::new(Budget {
+            left: AtomicUsize::new(limits.max_remap_output),
+            max: limits.max_remap_output,
+            on_exceeded: Some(on_exceeded),
+        })
+    }
+
+    /// No limit: a map over our own values, recorded by our own code.
+    pub(crate) fn unlimited() -> Arc<Budget> {
+        Arc::new(Budget {
+            left: AtomicUsize::new(usize::MAX),
+            max: usize::MAX,
+            on_exceeded: None,
+        })
+    }
+
+    /// Takes one value from the budget.
+    fn take(&self) -> Result<(), RpcError> {
+        let took = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        match took {
+            Ok(_) => Ok(()),
+            Err(_) => Err(self.exceeded("max_remap_output", self.max)),
+        }
+    }
+
+    /// Refuses a program longer than `Limits::max_remap_instructions`.
+    pub(crate) fn check_length(
+        &self,
+        instructions: usize,
+        limits: &Limits,
+    ) -> Result<(), RpcError> {
+        if self.on_exceeded.is_some() && instructions > limits.max_remap_instructions {
+            return Err(self.exceeded("max_remap_instructions", limits.max_remap_instructions));
+        }
+        Ok(())
+    }
+
+    fn exceeded(&self, name: &str, value: usize) -> RpcError {
+        let error = limit_exceeded(name, value);
+        if let Some(on_exceeded) = &self.on_exceeded {
+            on_exceeded(&error);
+        }
+        error
+    }
 }
 
 /// Waits for `subject` and applies `program` to it. Captures are released when the returned
@@ -46,9 +113,11 @@ fn run_once(element: Value, program: &Program) -> Result<Value, RpcError> {
         return Err(RpcError::protocol("Invalid empty mapper function."));
     };
     for instruction in body {
+        program.budget.take()?;
         let value = evaluate(instruction, &vars, program)?;
         vars.push(Hook::from_value(value));
     }
+    program.budget.take()?;
     evaluate(last, &vars, program)
 }
 
@@ -57,6 +126,7 @@ fn evaluate(instruction: &Json, vars: &[Hook], program: &Program) -> Result<Valu
         vars,
         captures: &program.captures,
         limits: program.limits,
+        budget: &program.budget,
     };
     decode::decode_expr(instruction.clone(), 0, &program.limits, &mut refs)
 }
@@ -67,6 +137,7 @@ struct MapDecoder<'a> {
     vars: &'a [Hook],
     captures: &'a [Hook],
     limits: Limits,
+    budget: &'a Arc<Budget>,
 }
 
 impl MapDecoder<'_> {
@@ -144,6 +215,7 @@ impl RefDecoder for MapDecoder<'_> {
         captures: Vec<Capture>,
         instructions: Vec<Json>,
     ) -> Result<Value, RpcError> {
+        self.budget.check_length(instructions.len(), &self.limits)?;
         let subject = self.var(id)?.get(&path);
         let captures = captures
             .into_iter()
@@ -159,6 +231,7 @@ impl RefDecoder for MapDecoder<'_> {
             captures,
             instructions,
             limits: self.limits,
+            budget: self.budget.clone(),
         };
         Ok(Value::Promise(Promise::from_hook(crate::task::deliver(
             crate::task::CallSite::Map,

@@ -1,7 +1,7 @@
 //! Ending a session: failing what is pending, dropping what we host, cancelling the calls still
 //! running for it, and telling the writer how to close (protocol.md section 13).
 
-use super::{ImportSlot, SessionInner};
+use super::{Effects, ImportSlot, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::transport::CloseInfo;
@@ -13,26 +13,34 @@ impl SessionInner {
     /// callbacks run, and the writer closes the transport (with an `abort` message first when
     /// `notify_peer`). The last three happen when the lock is released (`effects.rs`).
     pub(crate) fn abort(&self, reason: RpcError, notify_peer: bool) {
-        self.with_state(|st, fx| {
-            if st.broken.is_some() {
-                return;
+        self.with_state(|st, fx| st.end(reason, notify_peer, fx));
+    }
+}
+
+impl State {
+    /// [`SessionInner::abort`] from inside a locked section, for a check that finds the peer
+    /// broke a rule while the tables are held (a limit, an ID it may not use). Does nothing if
+    /// the session has already ended. Callers must queue nothing after it: the writer sends
+    /// the outbox before the `abort` message.
+    pub(crate) fn end(&mut self, reason: RpcError, notify_peer: bool, fx: &mut Effects) {
+        if self.broken.is_some() {
+            return;
+        }
+        self.broken = Some(reason.clone());
+        for (_, slot) in self.imports.drain() {
+            if let ImportSlot::Promise { weak } = slot
+                && let Some(p) = weak.upgrade()
+            {
+                fx.wakers.extend(p.settle(Hook::error(reason.clone())));
             }
-            st.broken = Some(reason.clone());
-            for (_, slot) in st.imports.drain() {
-                if let ImportSlot::Promise { weak } = slot
-                    && let Some(p) = weak.upgrade()
-                {
-                    fx.wakers.extend(p.settle(Hook::error(reason.clone())));
-                }
-            }
-            fx.drops.extend(st.exports.drain().map(|(_, e)| e.hook));
-            st.close = Some(CloseRequest::new(&reason, notify_peer));
-            let callbacks = std::mem::take(&mut st.on_broken)
-                .into_iter()
-                .map(|(_, cb)| cb)
-                .collect();
-            fx.broken = Some((reason, callbacks));
-        });
+        }
+        fx.drops.extend(self.exports.drain().map(|(_, e)| e.hook));
+        self.close = Some(CloseRequest::new(&reason, notify_peer));
+        let callbacks = std::mem::take(&mut self.on_broken)
+            .into_iter()
+            .map(|(_, cb)| cb)
+            .collect();
+        fx.broken = Some((reason, callbacks));
     }
 }
 

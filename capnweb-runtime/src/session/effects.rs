@@ -121,11 +121,14 @@ impl Effects {
                         method = %crate::hook::path_text(&path),
                     );
                     let _entered = span.enter();
-                    result.resolve(hook.call(&path, args));
+                    result.resolve(session.counted_in_flight(hook.call(&path, args)));
                 }
-                Delivery::Get { hook, path, result } => result.resolve(hook.get(&path)),
+                Delivery::Get { hook, path, result } => {
+                    result.resolve(session.counted_in_flight(hook.get(&path)));
+                }
                 Delivery::Start { fut, result } => {
-                    result.resolve(deliver(CallSite::Map, || fut));
+                    let answer = deliver(CallSite::Map, || fut);
+                    result.resolve(session.counted_in_flight(answer));
                 }
             }
         }
@@ -156,5 +159,28 @@ impl Effects {
             }
             session.ended.send_replace(Some(reason));
         }
+    }
+}
+
+impl SessionInner {
+    /// The answer to one of the peer's calls, counted among the session's calls in flight
+    /// until it settles if it has not yet ([`crate::Limits::max_calls_in_flight`]).
+    fn counted_in_flight(&self, answer: Hook) -> Hook {
+        if let Hook::Local(cell) = &answer
+            && cell.settled().is_none()
+        {
+            cell.count_in_flight(self.in_flight.enter());
+        }
+        answer
+    }
+
+    /// Refuses one more call from the peer when `pending` (delivered but not yet counted) and
+    /// the calls in flight fill [`crate::Limits::max_calls_in_flight`].
+    pub(crate) fn check_in_flight(&self, pending: usize) -> Result<(), RpcError> {
+        let max = self.limits.max_calls_in_flight;
+        if self.in_flight.get() + pending >= max {
+            return Err(crate::wire::limit_exceeded("max_calls_in_flight", max));
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use super::refs::SessionDecoder;
 use super::{Effects, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
+use crate::wire::limit_exceeded;
 use crate::wire::message::Expr;
 
 /// An entry of the export table: something we host for the peer.
@@ -29,6 +30,11 @@ impl State {
     ) -> Result<(i64, crate::wire::Payload), RpcError> {
         if let Some(reason) = &self.broken {
             return Err(reason.clone());
+        }
+        // Its export is added after the push is evaluated; the check is here so an abort
+        // happens before the call is delivered.
+        if self.exports.len() >= session.limits.max_exports {
+            return Err(limit_exceeded("max_exports", session.limits.max_exports));
         }
         self.peer_push_count += 1;
         let id = self.peer_push_count;
@@ -69,8 +75,24 @@ impl State {
     }
 
     /// Adds an export with a fresh negative ID (capnweb never reuses IDs, and a JS importer
-    /// would leak a reference if we re-exported one).
-    pub(crate) fn export(&mut self, hook: Hook, pulled: bool) -> i64 {
+    /// would leak a reference if we re-exported one). A full table ends the session: the peer
+    /// holds too much of what we sent it.
+    pub(crate) fn export(
+        &mut self,
+        session: &SessionInner,
+        hook: Hook,
+        pulled: bool,
+        fx: &mut Effects,
+    ) -> Result<i64, RpcError> {
+        if let Some(reason) = &self.broken {
+            return Err(reason.clone());
+        }
+        let max = session.limits.max_exports;
+        if self.exports.len() >= max {
+            let reason = limit_exceeded("max_exports", max);
+            self.end(reason.clone(), true, fx);
+            return Err(reason);
+        }
         self.last_export_id -= 1;
         let id = self.last_export_id;
         self.exports.insert(
@@ -81,7 +103,7 @@ impl State {
                 pulled,
             },
         );
-        id
+        Ok(id)
     }
 
     /// Undoes the exports made by a message that failed to encode.

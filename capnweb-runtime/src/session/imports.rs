@@ -55,7 +55,7 @@ impl State {
             }
         });
         match message::pipeline_push_text(target, path, write_args) {
-            Ok(text) => self.register_push(session, text),
+            Ok(text) => self.register_push(session, fx, text),
             Err(e) => {
                 self.unexport_since(mark, fx);
                 Hook::error(e)
@@ -64,23 +64,36 @@ impl State {
     }
 
     /// Queues a `push` message, taking the next import ID for its result.
-    pub(crate) fn register_push(&mut self, session: &Arc<SessionInner>, text: String) -> Hook {
+    pub(crate) fn register_push(
+        &mut self,
+        session: &Arc<SessionInner>,
+        fx: &mut Effects,
+        text: String,
+    ) -> Hook {
         self.last_push_id += 1;
         let id = self.last_push_id;
+        let std::collections::hash_map::Entry::Vacant(slot) = self.imports.entry(id) else {
+            // Positive IDs are ours alone (the decoder refuses them from the peer), so this is
+            // a bug of ours; overwriting the entry would orphan a promise nobody could settle.
+            let reason = RpcError::Aborted(format!(
+                "internal error: import {id}, the next push, already exists"
+            ));
+            self.end(reason.clone(), true, fx);
+            return Hook::error(reason);
+        };
         let promise = RemotePromise::new(session.clone(), id, false);
-        self.imports.insert(
-            id,
-            ImportSlot::Promise {
-                weak: Arc::downgrade(&promise),
-            },
-        );
+        slot.insert(ImportSlot::Promise {
+            weak: Arc::downgrade(&promise),
+        });
         self.queue(text);
         Hook::Remote(promise)
     }
 
     /// Settles our import `id` and releases it, as the JS importer does right after a
-    /// `resolve`/`reject`. A settlement for an import we no longer hold is evaluated (so stubs in
-    /// it are released) and discarded.
+    /// `resolve`/`reject`. A settlement for an import we do not hold is evaluated (so stubs in
+    /// it are released) and discarded, deliberately not an abort: capnweb ignores it too, and a
+    /// peer whose answer crossed our `release` sends one legitimately (tests/suite/hostile_ids.rs
+    /// checks both against npm capnweb).
     pub(super) fn settle_import(
         &mut self,
         session: &Arc<SessionInner>,

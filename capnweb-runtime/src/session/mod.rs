@@ -141,6 +141,8 @@ pub(crate) struct SessionInner {
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP
     /// batch answers, and a closing server closes the session, once there are none.
     pub(crate) settling: Arc<crate::active::ActiveCount>,
+    /// The peer's calls that have not settled yet (`Limits::max_calls_in_flight`).
+    pub(crate) in_flight: Arc<crate::active::ActiveCount>,
     /// What drives the session's messages, with the state only that kind of session needs.
     pub(crate) mode: Mode,
     pub(crate) limits: Limits,
@@ -218,6 +220,7 @@ impl SessionInner {
                 ended: watch::Sender::new(None),
                 calls: crate::task::CallScope::new(options.method_time_limit),
                 settling: Arc::default(),
+                in_flight: Arc::default(),
                 mode,
                 limits: options.limits,
                 call_timeout: options.call_timeout,

@@ -10,9 +10,9 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::stub::{Promise, Stub};
 use crate::value::{PropertyKey, Value};
-use crate::wire::PayloadRef;
 use crate::wire::encode::{self, write_ref};
 use crate::wire::{Capture, Json, RefDecoder, RefEncoder};
+use crate::wire::{PayloadRef, limit_exceeded};
 
 /// Writes stubs and promises found in outgoing values as reference expressions, exporting
 /// local objects as it goes.
@@ -47,10 +47,7 @@ impl SessionEncoder<'_> {
             },
             Hook::Local(p) => match p.settled() {
                 Some(resolved) => self.encode_hook(&resolved, as_promise, out),
-                None => {
-                    self.export_new(hook, as_promise, out);
-                    Ok(())
-                }
+                None => self.export_new(hook, as_promise, out),
             },
             Hook::Value(v) if as_promise => encode::encode_value(v, self, out),
             Hook::Text(text) if as_promise => {
@@ -58,33 +55,34 @@ impl SessionEncoder<'_> {
             }
             Hook::Remote(p) => match p.settled() {
                 Some(resolved) => self.encode_hook(&resolved, as_promise, out),
-                None => {
-                    self.export_new(hook, as_promise, out);
-                    Ok(())
-                }
+                None => self.export_new(hook, as_promise, out),
             },
-            Hook::Error(_) => {
-                self.export_new(hook, as_promise, out);
-                Ok(())
-            }
+            Hook::Error(_) => self.export_new(hook, as_promise, out),
             Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
             Hook::Target(_) | Hook::Import(_) | Hook::Value(_) | Hook::Text(_) => {
-                self.export_new(hook, false, out);
-                Ok(())
+                self.export_new(hook, false, out)
             }
         }
     }
 
     /// `["export", -n]` for a capability, or `["promise", -n]` (settled later, unasked) for a
     /// promise.
-    fn export_new(&mut self, hook: &Hook, as_promise: bool, out: &mut String) {
-        let id = self.st.export(hook.clone(), as_promise);
+    fn export_new(
+        &mut self,
+        hook: &Hook,
+        as_promise: bool,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        let id = self
+            .st
+            .export(self.session, hook.clone(), as_promise, self.fx)?;
         if as_promise {
             self.fx.settlements.push((id, hook.clone()));
             write_ref(out, "promise", id);
         } else {
             write_ref(out, "export", id);
         }
+        Ok(())
     }
 }
 
@@ -114,6 +112,17 @@ impl<'a> SessionDecoder<'a> {
         SessionDecoder { st, fx, session }
     }
 
+    /// Refuses a new import the table has no room for ([`Limits::max_imports`]).
+    ///
+    /// [`Limits::max_imports`]: crate::Limits::max_imports
+    fn check_import_room(&self) -> Result<(), RpcError> {
+        let max = self.session.limits.max_imports;
+        if self.st.imports.len() >= max {
+            return Err(limit_exceeded("max_imports", max));
+        }
+        Ok(())
+    }
+
     /// The hook for `["import"|"pipeline", id, path?, args?]`: our export `id`, or a call or
     /// property read on it, delivered after the lock is released.
     fn reference(
@@ -130,6 +139,10 @@ impl<'a> SessionDecoder<'a> {
                 )));
             }
         };
+        let is_call = args.is_some() || path.as_ref().is_some_and(|p| !p.is_empty());
+        if is_call {
+            self.session.check_in_flight(self.fx.deliveries.len())?;
+        }
         Ok(match (path, args) {
             (Some(path), Some(args)) => self.fx.defer_call(hook, path, args),
             // Our own embargo probe, forwarded back to us: answered here, never by the target.
@@ -166,6 +179,7 @@ impl RefDecoder for SessionDecoder<'_> {
     }
 
     fn export(&mut self, id: i64) -> Result<Value, RpcError> {
+        check_peer_export_id("export", id)?;
         let cap = match self.st.imports.get_mut(&id) {
             Some(ImportSlot::Cap { weak, refcount }) => {
                 // Re-introduced: count it, so our release returns every reference.
@@ -184,10 +198,12 @@ impl RefDecoder for SessionDecoder<'_> {
             }
             Some(ImportSlot::Promise { .. }) => {
                 return Err(RpcError::protocol(format!(
-                    "the peer exported ID {id}, which names one of its pending promises"
+                    "the peer sent [\"export\",{id}], but import {id} is a promise it has not \
+                     settled yet"
                 )));
             }
             None => {
+                self.check_import_room()?;
                 let cap = Arc::new(ImportedCap {
                     session: self.session.clone(),
                     id,
@@ -206,15 +222,16 @@ impl RefDecoder for SessionDecoder<'_> {
     }
 
     fn promise(&mut self, id: i64) -> Result<Value, RpcError> {
+        check_peer_export_id("promise", id)?;
         if self.st.imports.contains_key(&id) {
-            // capnweb yields a broken promise here rather than aborting.
-            return Ok(Value::Promise(Promise::from_hook(Hook::error(
-                RpcError::Capability(
-                    "Bug in RPC system: The peer sent a promise reusing an existing export ID."
-                        .into(),
-                ),
-            ))));
+            // capnweb yields a broken promise here and goes on; an entry is never overwritten,
+            // and a peer that reuses an ID has lost track of its own table, so we abort.
+            return Err(RpcError::protocol(format!(
+                "the peer sent [\"promise\",{id}], but import {id} already exists: a promise \
+                 must have a new ID"
+            )));
         }
+        self.check_import_room()?;
         // Promise exports are settled by the peer unasked: never pull them.
         let promise = RemotePromise::new(self.session.clone(), id, true);
         self.st.imports.insert(
@@ -233,6 +250,14 @@ impl RefDecoder for SessionDecoder<'_> {
         captures: Vec<Capture>,
         instructions: Vec<Json>,
     ) -> Result<Value, RpcError> {
+        let limits = &self.session.limits;
+        if instructions.len() > limits.max_remap_instructions {
+            return Err(limit_exceeded(
+                "max_remap_instructions",
+                limits.max_remap_instructions,
+            ));
+        }
+        self.session.check_in_flight(self.fx.deliveries.len())?;
         let subject = self.reference(id, Some(path), None)?;
         let mut hooks = Vec::with_capacity(captures.len());
         for capture in captures {
@@ -245,10 +270,21 @@ impl RefDecoder for SessionDecoder<'_> {
                 },
             });
         }
+        // The replay runs after this message is applied; past a limit it ends the session.
+        let session = Arc::downgrade(self.session);
+        let budget = crate::map::Budget::new(
+            &self.session.limits,
+            Box::new(move |error| {
+                if let Some(session) = session.upgrade() {
+                    session.abort(error.clone(), true);
+                }
+            }),
+        );
         let program = crate::map::Program {
             captures: hooks,
             instructions,
             limits: self.session.limits,
+            budget,
         };
         let result = self.fx.defer_start(crate::map::replay(subject, program));
         Ok(Value::Promise(Promise::from_hook(result)))
@@ -264,5 +300,20 @@ impl RefDecoder for SessionDecoder<'_> {
         Err(RpcError::protocol(
             "readable streams are not supported by this implementation yet",
         ))
+    }
+}
+
+/// The peer names what it exports (`["export", id]`, `["promise", id]`, a remap capture's
+/// `["export", id]`) with IDs it picks from its own side of the ID space: negative ones
+/// (protocol.md section 3). 0 is its main object, which is never introduced again, and positive
+/// IDs are the results of our own calls: accepting one would let the peer's entry collide with
+/// (or be overwritten by) the result of our next `push`.
+fn check_peer_export_id(form: &str, id: i64) -> Result<(), RpcError> {
+    if id < 0 {
+        Ok(())
+    } else {
+        Err(RpcError::protocol(format!(
+            "the peer sent [\"{form}\",{id}], but the IDs a peer exports must be negative"
+        )))
     }
 }

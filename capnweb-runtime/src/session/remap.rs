@@ -25,7 +25,7 @@ impl State {
         let mark = self.last_export_id;
         let mut refs = Vec::with_capacity(captures.len());
         for hook in captures {
-            match self.capture_ref(session, hook) {
+            match self.capture_ref(session, hook, fx) {
                 Ok(r) => refs.push(r),
                 Err(e) => {
                     self.unexport_since(mark, fx);
@@ -34,7 +34,7 @@ impl State {
             }
         }
         let text = message::remap_push_text(subject, &refs, instructions);
-        self.register_push(session, text)
+        self.register_push(session, fx, text)
     }
 
     /// A capture as the peer sees it: `["import", id]` for what it hosts (settled or not),
@@ -43,15 +43,21 @@ impl State {
         &mut self,
         session: &Arc<SessionInner>,
         hook: &Hook,
+        fx: &mut Effects,
     ) -> Result<Capture, RpcError> {
         match hook {
             Hook::Import(cap) if Arc::ptr_eq(&cap.session, session) => Ok(Capture::Import(cap.id)),
             Hook::Remote(p) if Arc::ptr_eq(&p.session, session) => match p.settled() {
-                Some(resolved) => self.capture_ref(session, &resolved),
+                Some(resolved) => self.capture_ref(session, &resolved, fx),
                 None => Ok(Capture::Import(p.id)),
             },
             Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
-            other => Ok(Capture::Export(self.export(other.clone(), false))),
+            other => Ok(Capture::Export(self.export(
+                session,
+                other.clone(),
+                false,
+                fx,
+            )?)),
         }
     }
 }

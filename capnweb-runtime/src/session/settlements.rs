@@ -132,7 +132,10 @@ impl SessionInner {
                 return;
             }
             let text = st.settlement_text(&session, fx, id, result);
-            st.queue(text);
+            // Exporting a stub in it may have found the export table full and ended the session.
+            if st.broken.is_none() {
+                st.queue(text);
+            }
         });
     }
 }

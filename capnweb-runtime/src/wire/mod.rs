@@ -45,17 +45,56 @@ use crate::value::{PropertyKey, Value};
 /// A parsed but not yet evaluated JSON tree.
 pub type Json = serde_json::Value;
 
-/// Limits a receiver enforces on what the peer sends (protocol.md section 14). Start from the
-/// default (capnweb's limits) and change the fields you need.
+/// Limits a receiver enforces on what the peer sends (protocol.md section 14), so that one peer
+/// can hold only a bounded share of a server's memory and tasks. Exceeding any of them aborts
+/// that session (and no other) with an error naming the limit, e.g. `the peer exceeded
+/// max_exports (100000)`. Start from the default and change the fields you need:
+///
+/// ```
+/// use capnweb_runtime::{Limits, SessionOptions};
+///
+/// let mut options = SessionOptions::default();
+/// options.limits.max_message_size = 1 << 20;
+/// options.limits.max_calls_in_flight = 1_000;
+/// // Or build a set of limits on its own:
+/// let limits = Limits::default().max_exports(10_000).max_imports(10_000);
+/// options.limits = limits;
+/// ```
+///
+/// The first three are capnweb's own (with its defaults). The others bound the tables and the
+/// work a peer can make us keep; capnweb has no such limits. Their defaults are far above what
+/// an honest application holds at once on one connection (tens or hundreds of entries, a few
+/// calls in flight, map closures of a few calls), and low enough that one session cannot grow
+/// without bound: an entry costs a few hundred bytes, so a full table is tens of megabytes.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest accepted message, in UTF-16 code units (as capnweb counts).
+    /// Largest accepted message, in UTF-16 code units (as capnweb counts). Default 32 Mi.
     pub max_message_size: usize,
     /// Deepest accepted nesting of values (top level is depth 0; depth `max_depth` is refused).
+    /// Default 256.
     pub max_depth: usize,
-    /// Longest accepted bigint text.
+    /// Longest accepted bigint text. Default 16384.
     pub max_bigint_digits: usize,
+    /// Most entries our export table may hold: the results of the peer's calls and the objects
+    /// and promises we sent it, until it releases them. Checked when an entry is added.
+    /// Default 100,000.
+    pub max_exports: usize,
+    /// Most entries our import table may hold when the peer introduces a new one (a stub or a
+    /// promise it sends us, which lives until we drop it). The results of our own calls are
+    /// counted but never refused: they are ours to bound. Default 100,000.
+    pub max_imports: usize,
+    /// Most of the peer's calls (and property reads) that may be unfinished at once on our
+    /// side: running, or queued behind a promise. A released call keeps running, as on
+    /// capnweb, so this is what bounds the tasks a peer can start. Default 10,000 (a suspended
+    /// call holds a task and whatever its method holds, ten times a table entry or more).
+    pub max_calls_in_flight: usize,
+    /// Most instructions one `.map()` program (a `remap`) may have, nested programs counted
+    /// separately. Default 10,000 (a recorded closure has one per call it makes).
+    pub max_remap_instructions: usize,
+    /// Most values one `remap` may create as it replays: one per instruction per element, over
+    /// every nested map. Default 1,000,000 (a ten-call closure over 100,000 elements).
+    pub max_remap_output: usize,
 }
 
 impl Default for Limits {
@@ -64,8 +103,68 @@ impl Default for Limits {
             max_message_size: 32 * 1024 * 1024,
             max_depth: 256,
             max_bigint_digits: 16384,
+            max_exports: 100_000,
+            max_imports: 100_000,
+            max_calls_in_flight: 10_000,
+            max_remap_instructions: 10_000,
+            max_remap_output: 1_000_000,
         }
     }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_message_size`].
+    pub fn max_message_size(mut self, units: usize) -> Self {
+        self.max_message_size = units;
+        self
+    }
+
+    /// Sets [`Limits::max_depth`].
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Sets [`Limits::max_bigint_digits`].
+    pub fn max_bigint_digits(mut self, digits: usize) -> Self {
+        self.max_bigint_digits = digits;
+        self
+    }
+
+    /// Sets [`Limits::max_exports`].
+    pub fn max_exports(mut self, entries: usize) -> Self {
+        self.max_exports = entries;
+        self
+    }
+
+    /// Sets [`Limits::max_imports`].
+    pub fn max_imports(mut self, entries: usize) -> Self {
+        self.max_imports = entries;
+        self
+    }
+
+    /// Sets [`Limits::max_calls_in_flight`].
+    pub fn max_calls_in_flight(mut self, calls: usize) -> Self {
+        self.max_calls_in_flight = calls;
+        self
+    }
+
+    /// Sets [`Limits::max_remap_instructions`].
+    pub fn max_remap_instructions(mut self, instructions: usize) -> Self {
+        self.max_remap_instructions = instructions;
+        self
+    }
+
+    /// Sets [`Limits::max_remap_output`].
+    pub fn max_remap_output(mut self, values: usize) -> Self {
+        self.max_remap_output = values;
+        self
+    }
+}
+
+/// The abort reason for a peer that went past one of the [`Limits`].
+pub(crate) fn limit_exceeded(name: &str, value: usize) -> RpcError {
+    RpcError::protocol(format!("the peer exceeded {name} ({value})"))
 }
 
 /// One entry of a `remap` capture list.
