@@ -50,6 +50,17 @@ pub(crate) struct Arg {
     pub(crate) ty: Type,
 }
 
+/// Whether `ty` is written as an `Option` (`Option<T>`, `std::option::Option<T>`): such a
+/// parameter's `None` travels as `undefined`, as an omitted JavaScript argument does.
+pub(crate) fn is_option(ty: &Type) -> bool {
+    match ungroup(ty) {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Option" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+        }),
+        _ => false,
+    }
+}
+
 /// What a method returns.
 pub(crate) struct Output {
     /// The type as written (`()` when nothing is written).

@@ -29,7 +29,21 @@ fn collect<const N: usize>(args: [Result<Arg, RpcError>; N]) -> Result<Args, Rpc
     for arg in args {
         out.push(arg?.0);
     }
+    // Trailing `undefined`s are left out, as a JavaScript caller leaves out arguments it does
+    // not pass (the callee sees `undefined` either way, and its default parameters apply).
+    while matches!(out.last(), Some(Payload::Tree(Value::Undefined))) {
+        out.pop();
+    }
     Ok(Args::from_payloads(out))
+}
+
+/// An `Option` parameter's argument: `None` travels as `undefined` (not `null`), so a
+/// TypeScript default parameter (`increment(by = 1)`) applies.
+pub fn optional(arg: Result<Arg, RpcError>) -> Result<Arg, RpcError> {
+    arg.map(|Arg(payload)| match payload {
+        Payload::Tree(Value::Null) => Arg(Payload::Tree(Value::Undefined)),
+        other => Arg(other),
+    })
 }
 
 // The client helpers below return whatever the generated method returns: an `RpcPromise<T>`

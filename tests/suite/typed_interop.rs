@@ -390,6 +390,9 @@ async fn lifetimes(api: &TestApiClient) -> Result<(), RpcError> {
         results.push(step.await?);
     }
     assert_eq!(results, [1.0, 3.0, 6.0]);
+    // `None` travels as an omitted argument, so TypeScript's `increment(n = 1)` default applies
+    // (sent as `null`, JavaScript would add 0).
+    assert_eq!(counter.increment(None).await?, 7.0);
 
     // A call that waits for a promise argument does not hold back later calls.
     let first = api.record(api.delay(30, Value::from("first")));

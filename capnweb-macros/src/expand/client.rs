@@ -64,7 +64,12 @@ fn method(krate: &Path, vis: &Visibility, m: &Method) -> TokenStream {
     });
     let values = m.args.iter().map(|a| {
         let (name, ty) = (&a.ident, &a.ty);
-        quote!(#krate::RpcArg::<#ty>::__into_arg(#name))
+        let arg = quote!(#krate::RpcArg::<#ty>::__into_arg(#name));
+        if crate::model::is_option(ty) {
+            quote!(#krate::__private::optional(#arg))
+        } else {
+            arg
+        }
     });
     let cap = m.output.capability;
     let body = match m.kind {
