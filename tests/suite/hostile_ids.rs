@@ -147,7 +147,7 @@ async fn a_settlement_for_an_unknown_import_is_ignored_like_capnweb() {
     // The reference: npm capnweb's server, driven by hand the same way.
     let node = crate::node::NodeServer::start_async(crate::node::SERVER_SCRIPT).await;
     assert_eq!(
-        node_replies(&node.ws_url(), &UNKNOWN_SETTLEMENTS).await,
+        crate::raw_peer::node_replies(&node.ws_url(), &UNKNOWN_SETTLEMENTS).await,
         expected,
         "npm capnweb"
     );
@@ -156,36 +156,4 @@ async fn a_settlement_for_an_unknown_import_is_ignored_like_capnweb() {
         assert_eq!(outcome.abort, None, "{over:?}");
         assert_eq!(outcome.replies, expected, "{over:?}");
     }
-}
-
-/// What a WebSocket server sends in answer to `messages` and a final `echo` call, up to that
-/// call's answer (which is not included).
-async fn node_replies(url: &str, messages: &[&str]) -> Vec<String> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
-    let tail = [
-        r#"["push",["pipeline",0,["echo"],["end"]]]"#,
-        r#"["pull",1]"#,
-    ];
-    for m in messages.iter().chain(&tail) {
-        ws.send(Message::text(*m)).await.expect("send");
-    }
-    let mut replies = Vec::new();
-    loop {
-        let next = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
-            .await
-            .expect("no answer within 5 s");
-        match next {
-            Some(Ok(Message::Text(t))) if t.as_str() == r#"["resolve",1,"end"]"# => break,
-            Some(Ok(Message::Text(t))) => replies.push(t.as_str().to_owned()),
-            Some(Ok(_)) => {}
-            other => panic!("the connection ended: {other:?}"),
-        }
-    }
-    let _ = ws.close(None).await;
-    replies
 }

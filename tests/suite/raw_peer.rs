@@ -148,6 +148,36 @@ fn is_sentinel_answer(message: &str) -> bool {
     message.starts_with("[\"resolve\"") && message.ends_with(",\"sentinel\"]")
 }
 
+/// What a WebSocket server (npm capnweb's, as the reference) sends in answer to `messages`,
+/// up to its answer to the sentinel call that follows them (not included).
+pub async fn node_replies(url: &str, messages: &[&str]) -> Vec<String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let tail = sentinel(messages);
+    for m in messages
+        .iter()
+        .copied()
+        .chain(tail.iter().map(String::as_str))
+    {
+        ws.send(Message::text(m)).await.expect("send");
+    }
+    let mut replies = Vec::new();
+    loop {
+        let next = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("no answer within 5 s");
+        match next {
+            Some(Ok(Message::Text(t))) if is_sentinel_answer(t.as_str()) => break,
+            Some(Ok(Message::Text(t))) => replies.push(t.as_str().to_owned()),
+            Some(Ok(_)) => {}
+            other => panic!("the connection ended: {other:?}"),
+        }
+    }
+    let _ = ws.close(None).await;
+    replies
+}
+
 /// The error message inside `["abort", ["error", name, message, ...]]`.
 fn abort_message(text: &str) -> Option<String> {
     let parsed: serde_json::Value = serde_json::from_str(text).ok()?;

@@ -34,6 +34,8 @@ impl SessionInner {
             frame = %crate::task::Shortened(text),
             "received"
         );
+        let spelled_out = crate::wire::infinities::spelled_out(text);
+        let text = spelled_out.as_deref().unwrap_or(text);
         let msg = match message::parse_message(text, &self.limits) {
             Ok(msg) => msg,
             Err(e) => return self.abort(e, true),
