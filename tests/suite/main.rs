@@ -15,7 +15,7 @@ mod http_batch;
 mod http_server;
 mod interop_http;
 mod interop_ws;
-mod js_numbers;
+mod js_json;
 mod large_values;
 mod lifetimes;
 mod limits;

@@ -34,8 +34,9 @@ impl SessionInner {
             frame = %crate::task::Shortened(text),
             "received"
         );
-        let spelled_out = crate::wire::infinities::spelled_out(text);
-        let text = spelled_out.as_deref().unwrap_or(text);
+        // What JSON.parse reads and serde_json refuses (huge numbers, lone surrogates).
+        let normalized = crate::wire::js_json::normalized(text);
+        let text = normalized.as_deref().unwrap_or(text);
         let msg = match message::parse_message(text, &self.limits) {
             Ok(msg) => msg,
             Err(e) => return self.abort(e, true),

@@ -17,7 +17,7 @@ mod decode_tests;
 pub(crate) mod encode;
 #[cfg(test)]
 mod encode_tests;
-pub(crate) mod infinities;
+pub(crate) mod js_json;
 pub(crate) mod json;
 pub(crate) mod message;
 mod message_parse;
