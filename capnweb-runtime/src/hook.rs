@@ -321,16 +321,9 @@ pub(crate) fn substitute(value: Value) -> crate::target::CallFuture {
             Value::Promise(p) => p.hook.pull().await.map(Payload::into_value),
             Value::Array(items) => Ok(Value::Array(substitute_all(items).await?)),
             Value::Object(map) => {
-                let mut out = crate::value::Object::with_capacity(map.len());
-                for (k, v) in map {
-                    let v = if v.contains_promise() {
-                        substitute(v).await?
-                    } else {
-                        v
-                    };
-                    out.insert(k, v);
-                }
-                Ok(Value::Object(out))
+                let (keys, values): (Vec<_>, Vec<_>) = map.into_iter().unzip();
+                let values = substitute_all(values).await?;
+                Ok(Value::Object(keys.into_iter().zip(values).collect()))
             }
             Value::Request(mut req) => {
                 let init = std::mem::take(&mut req.init);
@@ -353,29 +346,36 @@ pub(crate) fn substitute(value: Value) -> crate::target::CallFuture {
     })
 }
 
-/// [`substitute`] over a list, in order.
+/// [`substitute`] over a list, keeping its order. Every promise is waited for at once: a
+/// promise the peer settles is pulled when first polled, so the pulls of a whole list leave
+/// together (a replayed `.map()` over client-hosted calls costs one round trip, not one per
+/// element).
 async fn substitute_all(items: Vec<Value>) -> Result<Vec<Value>, RpcError> {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        out.push(if item.contains_promise() {
-            substitute(item).await?
-        } else {
-            item
-        });
+    if !items.iter().any(Value::contains_promise) {
+        return Ok(items);
     }
-    Ok(out)
+    futures_util::future::try_join_all(items.into_iter().map(|item| {
+        if item.contains_promise() {
+            substitute(item)
+        } else {
+            Box::pin(std::future::ready(Ok(item)))
+        }
+    }))
+    .await
 }
 
-/// [`substitute`] over a call's arguments, in order (text holds no promise).
+/// [`substitute`] over a call's arguments, all at once (text holds no promise).
 async fn substitute_args(args: Args) -> Result<Args, RpcError> {
-    let mut out = Vec::with_capacity(args.len());
-    for item in args.into_payloads() {
-        out.push(match item {
-            Payload::Tree(value) if value.contains_promise() => {
-                Payload::Tree(substitute(value).await?)
-            }
-            other => other,
-        });
-    }
-    Ok(Args::from_payloads(out))
+    let settled =
+        futures_util::future::try_join_all(args.into_payloads().into_iter().map(|item| {
+            let settling: PullFuture = match item {
+                Payload::Tree(value) if value.contains_promise() => {
+                    Box::pin(async move { substitute(value).await.map(Payload::Tree) })
+                }
+                other => Box::pin(std::future::ready(Ok(other))),
+            };
+            settling
+        }))
+        .await?;
+    Ok(Args::from_payloads(settled))
 }

@@ -182,3 +182,40 @@ async fn awaiting_a_placeholder_fails_clearly() {
     let err = escaped.unwrap().await.unwrap_err();
     assert!(err.to_string().contains("placeholder"), "{err}");
 }
+
+/// Our server replaying a mapper that calls a capability the client hosts needs each call's
+/// result: it asks for all of them at once (one round trip more for the whole map), not one
+/// after another (one round trip per element).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_map_pulls_client_results_together() {
+    let (api, slot) = TestApi::new();
+    let (client, server, log) = tapped_memory_pair(Stub::new(api), &slot);
+    let api = client.main();
+    let square = Stub::from_fn(|args| async move {
+        let x: f64 = capnweb_runtime::from_value(args.into_iter().next().unwrap_or_default())?;
+        Ok(Value::Number(x * x))
+    });
+    let ids = api.call("listUserIds", ());
+    let squares = ids.map(|id| Value::Promise(square.invoke(vec![Value::Promise(id)])));
+    assert_eq!(
+        json(&squares.await.unwrap()),
+        serde_json::json!([[1, 4, 9]])
+    );
+
+    // What the client received, up to its first answer to one of the server's pulls.
+    let log = log.lock().unwrap().clone();
+    let first_answer = log
+        .iter()
+        .position(|(dir, text)| *dir == ">>" && text.starts_with(r#"["resolve""#))
+        .expect("the client answered the server's pulls");
+    let pulls_before = log[..first_answer]
+        .iter()
+        .filter(|(dir, text)| *dir == "<<" && text.starts_with(r#"["pull""#))
+        .count();
+    assert_eq!(
+        pulls_before, 3,
+        "every element's result asked for at once: {log:#?}"
+    );
+    drop((ids, square, api));
+    assert_no_leaks(&[&client, &server]).await;
+}
