@@ -18,6 +18,13 @@ fn golden_vectors() -> Vec<String> {
 
 /// Runs a Node script that prints a JSON list of strings, and returns them.
 fn run_script(script: &str) -> Vec<String> {
+    serde_json::from_value(run_json(script)).unwrap_or_else(|e| {
+        panic!("{script} printed something that is not a JSON string list: {e}")
+    })
+}
+
+/// Runs a Node script that prints one JSON value, and returns it.
+fn run_json(script: &str) -> serde_json::Value {
     ensure_node_modules();
     let output = Command::new("node")
         .arg(script)
@@ -30,9 +37,8 @@ fn run_script(script: &str) -> Vec<String> {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{script} printed something that is not a JSON string list: {e}")
-    })
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{script} printed something that is not JSON: {e}"))
 }
 
 #[test]
@@ -163,6 +169,48 @@ fn js_serialized_values_as_message_expressions() {
         failures.is_empty(),
         "{} frames do not survive the codec:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// URL, Headers, Request and Response values: what capnweb's constructors refuse we refuse
+/// (with the same error class), and what they normalize we normalize the same way
+/// (tests/node/golden-values.mjs).
+#[test]
+fn fetch_values_are_refused_and_normalized_as_capnweb_does() {
+    let vectors = run_json("golden-values.mjs");
+    let vectors = vectors.as_array().expect("a list");
+    assert!(vectors.len() > 30, "golden-values.mjs is broken");
+    let mut failures = Vec::new();
+    for vector in vectors {
+        let text = vector["text"].as_str().expect("text");
+        let ours = deserialize(text);
+        let expected = match (&vector["error"], &vector["ok"]) {
+            (serde_json::Value::String(class), _) => match &ours {
+                Err(e) if e.name() == class => continue,
+                _ => format!("refused with a {class}"),
+            },
+            (_, serde_json::Value::String(normalized)) => {
+                match ours.as_ref().map(serialize) {
+                    Ok(Ok(again)) if &again == normalized => continue,
+                    _ => format!("accepted as {normalized}"),
+                }
+            }
+            _ => match &ours {
+                Ok(_) => continue,
+                Err(_) => "accepted".to_owned(),
+            },
+        };
+        let got = ours.map(|value| serialize(&value));
+        failures.push(format!(
+            "  {text}\n    capnweb: {expected}\n    ours: {got:?}"
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} Fetch values differ from capnweb:\n{}",
+        failures.len(),
+        vectors.len(),
         failures.join("\n")
     );
 }

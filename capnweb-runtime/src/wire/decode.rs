@@ -130,7 +130,9 @@ impl Decoder<'_> {
             "-inf" => Ok(Value::Number(f64::NEG_INFINITY)),
             "nan" => Ok(Value::Number(f64::NAN)),
             "url" => match items.get(1) {
-                Some(Json::String(url)) if items.len() == 2 => Ok(Value::Url(url.clone())),
+                Some(Json::String(url)) if items.len() == 2 => {
+                    super::fetch_rules::url(url, || "Invalid URL".into()).map(Value::Url)
+                }
                 _ => Err(unknown_special(&items)),
             },
             "headers" => match items.get(1) {

@@ -6,6 +6,7 @@
 //! them in canonical form already.
 
 use super::decode::{Decoder, depth_error, unknown_special};
+use super::fetch_rules;
 use super::json::write_number;
 use super::{Json, Limits};
 use crate::error::RpcError;
@@ -117,7 +118,8 @@ pub(crate) fn decode_base64_lenient(text: &str) -> Vec<u8> {
 }
 
 /// A `headers` pair list: every entry must be a two-element array. Primitive names and values
-/// are converted to strings as JS `Headers` does; objects are refused.
+/// are converted to strings as JS `Headers` does; objects are refused. Then checked and
+/// normalized as `Headers` does ([`fetch_rules::headers`]).
 pub(crate) fn header_pairs(pairs: &[Json]) -> Result<Vec<(String, String)>, RpcError> {
     let bad = || {
         RpcError::protocol_as(
@@ -135,7 +137,7 @@ pub(crate) fn header_pairs(pairs: &[Json]) -> Result<Vec<(String, String)>, RpcE
             _ => return Err(bad()),
         }
     }
-    Ok(out)
+    fetch_rules::headers(out)
 }
 
 /// JS `String(x)` for a JSON primitive.
@@ -209,6 +211,17 @@ impl Decoder<'_> {
             Some(Json::String(url)) => url,
             _ => String::new(),
         };
+        let url = fetch_rules::url(&url, || format!("Failed to parse URL from {url}"))?;
+        let method = match init.get("method").and_then(Json::as_str) {
+            Some(method) => fetch_rules::method(method)?,
+            None => "GET".to_owned(),
+        };
+        // `new Request` keeps the method; capnweb sends it only when it is not the default.
+        if method == "GET" {
+            init.remove("method");
+        } else if init.contains_key("method") {
+            init.insert("method".into(), Json::String(method.clone()));
+        }
         let mut body = None;
         if let Some(raw) = init.get_mut("body").filter(|b| truthy(b)) {
             let raw = std::mem::take(raw);
@@ -218,6 +231,12 @@ impl Decoder<'_> {
                 return Err(RpcError::protocol_as(
                     "TypeError",
                     "Request body must be of type ReadableStream.",
+                ));
+            }
+            if method == "GET" || method == "HEAD" {
+                return Err(RpcError::protocol_as(
+                    "TypeError",
+                    "Request with GET/HEAD method cannot have body.",
                 ));
             }
             body = Some(value);
@@ -269,8 +288,10 @@ impl Decoder<'_> {
                 "Can't deserialize a Response containing a webSocket.",
             ));
         }
-        if let Some(status) = init.get("status") {
-            let ok = status
+        let mut init = init;
+        let mut status = 200.0;
+        if let Some(given) = init.get("status") {
+            let ok = given
                 .as_f64()
                 .is_some_and(|s| s.fract() == 0.0 && (200.0..=599.0).contains(&s));
             if !ok {
@@ -279,6 +300,23 @@ impl Decoder<'_> {
                     "Response status must be an integer in the range of 200 to 599, inclusive.",
                 ));
             }
+            status = given.as_f64().unwrap_or(200.0);
+        }
+        if let Some(text) = init.get("statusText").and_then(Json::as_str) {
+            fetch_rules::status_text(text)?;
+        }
+        if body != Value::Null && fetch_rules::is_null_body_status(status) {
+            return Err(RpcError::protocol_as(
+                "TypeError",
+                format!("Response constructor: Invalid response status code {status}"),
+            ));
+        }
+        // capnweb sends only what differs from the defaults.
+        if status == 200.0 {
+            init.remove("status");
+        }
+        if init.get("statusText").and_then(Json::as_str) == Some("") {
+            init.remove("statusText");
         }
         let init = self.eval_init(init, None, depth)?;
         Ok(Value::Response(Box::new(ResponseValue { body, init })))
@@ -380,7 +418,7 @@ mod tests {
             header_pairs(&pairs).unwrap(),
             vec![
                 ("a".into(), "1".into()),
-                ("B".into(), "2".into()),
+                ("b".into(), "2".into()),
                 ("c".into(), "true".into())
             ]
         );

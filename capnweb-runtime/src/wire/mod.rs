@@ -17,6 +17,7 @@ mod decode_tests;
 pub(crate) mod encode;
 #[cfg(test)]
 mod encode_tests;
+mod fetch_rules;
 pub(crate) mod js_json;
 pub(crate) mod json;
 pub(crate) mod message;
