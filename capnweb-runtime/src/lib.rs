@@ -63,6 +63,7 @@ mod local_promise;
 mod map;
 pub mod reconnect;
 mod session;
+pub mod stream;
 mod stub;
 mod target;
 mod task;

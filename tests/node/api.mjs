@@ -414,6 +414,47 @@ export class TestApi extends RpcTarget {
     return [...this.#recorded];
   }
 
+  // --- streams -------------------------------------------------------------
+
+  /** -> a ReadableStream of `{seq: 1}` .. `{seq: n}`, then closed. */
+  readChunks(n) {
+    let seq = 0;
+    return new ReadableStream({
+      pull(controller) {
+        seq += 1;
+        if (seq > n) controller.close();
+        else controller.enqueue({ seq });
+      },
+    });
+  }
+
+  /** Reads `stream` to its end; -> the sum of its chunks. */
+  async sumStream(stream) {
+    let sum = 0;
+    for await (const chunk of stream) sum += chunk;
+    return sum;
+  }
+
+  /** -> a ReadableStream that yields `"a"`, then errors with a RangeError("broken"). */
+  failingStream() {
+    let sent = false;
+    return new ReadableStream({
+      pull(controller) {
+        if (sent) controller.error(new RangeError("broken"));
+        else controller.enqueue("a");
+        sent = true;
+      },
+    });
+  }
+
+  /** Writes `"chunk 1"` .. `"chunk <n>"` to `writable`, closes it; -> n. */
+  async writeChunks(writable, n) {
+    const writer = writable.getWriter();
+    for (let i = 1; i <= n; i++) await writer.write(`chunk ${i}`);
+    await writer.close();
+    return n;
+  }
+
   #dropHeldStub() {
     if (this.#held) {
       this.#held[Symbol.dispose]();

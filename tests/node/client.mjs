@@ -213,6 +213,20 @@ async function expectNoLeaks(conn) {
   expectEqual(conn.stats(), IDLE_STATS, "client session stats after disposing everything");
 }
 
+/**
+ * `expectNoLeaks` for work that finishes after the awaited result: a stream's last answers
+ * (to its writes, its close, the pipe's release) may still be in flight when the reader has
+ * seen the end. Asks up to 50 times, 20 ms apart.
+ */
+async function expectNoLeaksSoon(conn) {
+  for (let i = 0; i < 50; i++) {
+    const remote = await conn.api.stats();
+    if (deepEqual(remote, IDLE_STATS) && deepEqual(conn.stats(), IDLE_STATS)) return;
+    await sleep(20);
+  }
+  await expectNoLeaks(conn);
+}
+
 // ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
@@ -789,6 +803,25 @@ scenario("map.null-and-single-value", async (ctx) => {
   expectEqual(await email, "grace@example.com", "map over a single object runs once");
   dispose(noName, email, nobody, grace, users);
   await expectNoLeaks(ctx.main);
+});
+
+scenario("streams.readable-result", async (ctx) => {
+  const stream = await ctx.api.readChunks(3);
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  expectEqual(chunks, [{ seq: 1 }, { seq: 2 }, { seq: 3 }], "chunks of readChunks(3)");
+  await expectNoLeaksSoon(ctx.main);
+});
+
+scenario("streams.readable-argument", async (ctx) => {
+  const numbers = new ReadableStream({
+    start(controller) {
+      for (const n of [1, 2, 3, 4]) controller.enqueue(n);
+      controller.close();
+    },
+  });
+  expectEqual(await ctx.api.sumStream(numbers), 10, "sumStream([1, 2, 3, 4])");
+  await expectNoLeaksSoon(ctx.main);
 });
 
 // ---------------------------------------------------------------------------

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use capnweb_runtime::stream::ReadableStream;
 use capnweb_runtime::value::{Date, Object};
 use capnweb_runtime::{
     Args, CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value, to_value,
 };
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 /// How many times tracked objects (counters) with each key were dropped.
@@ -98,6 +100,31 @@ impl RpcTarget for TestApi {
                 Ok(Value::Number(arg::<f64>(&args, 0)? + arg::<f64>(&args, 1)?))
             })()),
             "ping" => ready(ok("pong")),
+            "readChunks" => ready((|| {
+                let n: u32 = arg(&args, 0)?;
+                let chunks = futures_util::stream::iter(1..=n).map(|seq| {
+                    let mut object = capnweb_runtime::value::Object::new();
+                    object.insert("seq".into(), Value::from(seq));
+                    Ok(Value::Object(object))
+                });
+                Ok(Value::ReadableStream(ReadableStream::new(chunks)))
+            })()),
+            "failingStream" => ready(Ok(Value::ReadableStream(ReadableStream::new(
+                futures_util::stream::iter([
+                    Ok(Value::from("a")),
+                    Err(RpcError::new("RangeError", "broken")),
+                ]),
+            )))),
+            "sumStream" => Box::pin(async move {
+                let Some(Value::ReadableStream(mut stream)) = args.into_iter().next() else {
+                    return Err(RpcError::type_error("sumStream expects a ReadableStream"));
+                };
+                let mut sum = 0.0;
+                while let Some(chunk) = stream.next().await {
+                    sum += capnweb_runtime::from_value::<f64>(chunk?)?;
+                }
+                Ok(Value::Number(sum))
+            }),
             "echo" => ready(Ok(args.into_iter().next().unwrap_or(Value::Undefined))),
             "users" => ready(Ok(Value::Stub(Stub::new(Users)))),
             "listUserIds" => ready(ok([1, 2, 3])),

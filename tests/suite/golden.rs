@@ -190,12 +190,10 @@ fn fetch_values_are_refused_and_normalized_as_capnweb_does() {
                 Err(e) if e.name() == class => continue,
                 _ => format!("refused with a {class}"),
             },
-            (_, serde_json::Value::String(normalized)) => {
-                match ours.as_ref().map(serialize) {
-                    Ok(Ok(again)) if &again == normalized => continue,
-                    _ => format!("accepted as {normalized}"),
-                }
-            }
+            (_, serde_json::Value::String(normalized)) => match ours.as_ref().map(serialize) {
+                Ok(Ok(again)) if &again == normalized => continue,
+                _ => format!("accepted as {normalized}"),
+            },
             _ => match &ours {
                 Ok(_) => continue,
                 Err(_) => "accepted".to_owned(),

@@ -53,6 +53,8 @@ pub(crate) const ALL_SCENARIOS: &[&str] = &[
     "map.nested",
     "map.with-client-capture",
     "map.null-and-single-value",
+    "streams.readable-result",
+    "streams.readable-argument",
 ];
 
 /// How long a Node server may take to print its `LISTENING <port>` line.

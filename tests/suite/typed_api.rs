@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use capnweb_runtime::stream::ReadableStream;
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, Server, Session, Stub, Value, rpc_interface, rpc_target};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
@@ -107,6 +109,10 @@ pub trait TestApi {
     async fn record(&self, v: Value) -> u32;
     /// This session's list.
     async fn recorded(&self) -> Vec<Value>;
+    /// A stream of `{seq: 1}` .. `{seq: n}`.
+    async fn read_chunks(&self, n: u32) -> ReadableStream;
+    /// The sum of the numbers `stream` yields.
+    async fn sum_stream(&self, stream: ReadableStream) -> Result<f64, RpcError>;
 }
 
 /// The user directory.
@@ -343,6 +349,24 @@ impl TestApi for TypedApi {
 
     async fn recorded(&self) -> Vec<Value> {
         self.recorded.lock().unwrap().clone()
+    }
+
+    async fn read_chunks(&self, n: u32) -> ReadableStream {
+        #[derive(Serialize)]
+        struct Seq {
+            seq: u32,
+        }
+        ReadableStream::new(
+            futures_util::stream::iter(1..=n).map(|seq| capnweb_runtime::to_value(&Seq { seq })),
+        )
+    }
+
+    async fn sum_stream(&self, mut stream: ReadableStream) -> Result<f64, RpcError> {
+        let mut sum = 0.0;
+        while let Some(chunk) = stream.next().await {
+            sum += capnweb_runtime::from_value::<f64>(chunk?)?;
+        }
+        Ok(sum)
     }
 }
 

@@ -160,6 +160,17 @@ impl RecordEncoder<'_> {
 }
 
 impl RefEncoder for RecordEncoder<'_> {
+    fn readable(
+        &mut self,
+        _stream: &crate::stream::ReadableStream,
+        _out: &mut String,
+    ) -> Result<(), RpcError> {
+        // capnweb cannot send one there either: a map program is replayed per element.
+        Err(RpcError::type_error(
+            "a ReadableStream cannot be used inside a .map() callback",
+        ))
+    }
+
     fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError> {
         self.write_ref("import", &stub.hook, out);
         Ok(())

@@ -17,6 +17,8 @@ pub(crate) struct ExportEntry {
     pub(crate) refcount: u64,
     /// Whether the peer asked for (or, for `["promise", id]` exports, will get) a settlement.
     pub(crate) pulled: bool,
+    /// A `stream` call: answered unasked and forgotten once answered (no `release` comes).
+    pub(crate) stream: bool,
 }
 
 impl State {
@@ -69,6 +71,7 @@ impl State {
                     hook,
                     refcount: 1,
                     pulled: false,
+                    stream: false,
                 },
             );
         }
@@ -101,6 +104,7 @@ impl State {
                 hook,
                 refcount: 1,
                 pulled,
+                stream: false,
             },
         );
         Ok(id)

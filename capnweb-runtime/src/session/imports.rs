@@ -21,6 +21,11 @@ pub(crate) enum ImportSlot {
     },
     /// A result the peer will settle.
     Promise { weak: Weak<RemotePromise> },
+    /// A `stream` call (a write, close or abort): the peer answers it unasked and forgets it,
+    /// so no `release` follows. Dropping the sender (the session ended) fails the write.
+    StreamCall {
+        done: tokio::sync::oneshot::Sender<Result<(), RpcError>>,
+    },
 }
 
 /// A local handle to an import was dropped; the session sends the `release` when it next holds
@@ -128,6 +133,16 @@ impl State {
                 }
                 self.imports.remove(&id);
             }
+            Some(ImportSlot::StreamCall { .. }) => {
+                if let Some(ImportSlot::StreamCall { done }) = self.imports.remove(&id) {
+                    let outcome = match &hook {
+                        Hook::Error(e) => Err((**e).clone()),
+                        _ => Ok(()),
+                    };
+                    let _ = done.send(outcome);
+                }
+                fx.drops.push(hook);
+            }
             _ => fx.drops.push(hook),
         }
     }
@@ -197,7 +212,7 @@ impl SessionInner {
                     *weak = Arc::downgrade(&cap);
                     cap
                 })),
-                ImportSlot::Promise { .. } => {
+                ImportSlot::Promise { .. } | ImportSlot::StreamCall { .. } => {
                     Hook::error(RpcError::protocol("import 0 is a promise"))
                 }
             }

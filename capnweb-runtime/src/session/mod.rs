@@ -40,6 +40,7 @@ mod receive;
 mod refs;
 mod remap;
 mod settlements;
+mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -84,6 +85,8 @@ pub(crate) struct State {
     pub(crate) next_callback_id: u64,
     /// The session's trace number (see `SessionInner::id`), for events raised under the lock.
     pub(crate) session_id: u64,
+    /// The readable ends of pipes the peer opened, until a `["readable", id]` claims them.
+    pub(crate) pipes: HashMap<i64, crate::stream::ReadableStream>,
 }
 
 /// What drives a session's messages.
@@ -187,6 +190,7 @@ impl SessionInner {
                     hook: main,
                     refcount: 1,
                     pulled: false,
+                    stream: false,
                 },
             );
             // Import 0 is the peer's main object; its handle is made on demand and never released.
@@ -212,6 +216,7 @@ impl SessionInner {
                     on_broken: Vec::new(),
                     next_callback_id: 0,
                     session_id: id,
+                    pipes: HashMap::new(),
                 }),
                 dropped: Mutex::new(Vec::new()),
                 has_dropped: std::sync::atomic::AtomicBool::new(false),

@@ -63,6 +63,18 @@ impl SessionInner {
                 pushed
                     .map(|(id, value)| self.with_state(|st, fx| st.add_push_export(id, value, fx)))
             }
+            // A call like a push, answered unasked and never released (a stream's write,
+            // close or abort).
+            Message::Stream(expr) => {
+                let pushed = self.with_state(|st, fx| st.receive_push(&session, fx, expr));
+                pushed.map(|(id, value)| {
+                    self.with_state(|st, fx| {
+                        st.add_push_export(id, value, fx);
+                        st.stream_call_received(id, fx);
+                    })
+                })
+            }
+            Message::Pipe => self.with_state(|st, _| st.receive_pipe(&session)),
             other => self.with_state(|st, fx| st.receive(&session, fx, other)),
         };
         if let Err(e) = outcome {
@@ -100,12 +112,7 @@ impl State {
                 );
             }
             Message::Release(id, count) => self.receive_release(id, count, fx)?,
-            Message::Stream(_) | Message::Pipe => {
-                return Err(RpcError::protocol(
-                    "streams (stream/pipe messages) are not supported by this implementation yet",
-                ));
-            }
-            Message::Push(_) | Message::Abort(_) => {}
+            Message::Push(_) | Message::Stream(_) | Message::Pipe | Message::Abort(_) => {}
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use super::import_handles::{ImportedCap, RemotePromise};
 use super::{Effects, ImportSlot, SessionInner, State, embargo};
 use crate::error::RpcError;
 use crate::hook::Hook;
+use crate::stream::ReadableStream;
 use crate::stub::{Promise, Stub};
 use crate::value::{PropertyKey, Value};
 use crate::wire::encode::{self, write_ref};
@@ -93,6 +94,10 @@ impl RefEncoder for SessionEncoder<'_> {
 
     fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError> {
         self.encode_hook(&promise.hook, true, out)
+    }
+
+    fn readable(&mut self, stream: &ReadableStream, out: &mut String) -> Result<(), RpcError> {
+        self.send_readable(stream, out)
     }
 }
 
@@ -196,7 +201,7 @@ impl RefDecoder for SessionDecoder<'_> {
                     }
                 }
             }
-            Some(ImportSlot::Promise { .. }) => {
+            Some(ImportSlot::Promise { .. } | ImportSlot::StreamCall { .. }) => {
                 return Err(RpcError::protocol(format!(
                     "the peer sent [\"export\",{id}], but import {id} is a promise it has not \
                      settled yet"
@@ -296,10 +301,8 @@ impl RefDecoder for SessionDecoder<'_> {
         ))
     }
 
-    fn readable(&mut self, _id: i64) -> Result<Value, RpcError> {
-        Err(RpcError::protocol(
-            "readable streams are not supported by this implementation yet",
-        ))
+    fn readable(&mut self, id: i64) -> Result<Value, RpcError> {
+        self.st.claim_pipe(id)
     }
 }
 

@@ -136,6 +136,12 @@ impl SessionInner {
             if st.broken.is_none() {
                 st.queue(text);
             }
+            // A stream call is forgotten once answered: the peer sends no release for it.
+            if st.exports.get(&id).is_some_and(|e| e.stream)
+                && let Some(entry) = st.exports.remove(&id)
+            {
+                fx.drops.push(entry.hook);
+            }
         });
     }
 }

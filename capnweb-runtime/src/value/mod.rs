@@ -77,6 +77,8 @@ pub enum Value {
     Stub(Stub),
     /// A promise that is replaced by its resolution before the value reaches the application.
     Promise(Promise),
+    /// A `ReadableStream`: chunks the peer sends us, or that we send it.
+    ReadableStream(crate::stream::ReadableStream),
 }
 
 impl Value {
@@ -100,6 +102,7 @@ impl Value {
             Value::Response(_) => "Response",
             Value::Stub(_) => "stub",
             Value::Promise(_) => "promise",
+            Value::ReadableStream(_) => "ReadableStream",
         }
     }
 
@@ -140,6 +143,7 @@ impl PartialEq for Value {
             (Response(a), Response(b)) => a == b,
             (Stub(a), Stub(b)) => a.same_target(b),
             (Promise(a), Promise(b)) => a.same_target(b),
+            (ReadableStream(a), ReadableStream(b)) => a.same_stream(b),
             _ => false,
         }
     }

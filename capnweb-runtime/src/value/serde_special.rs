@@ -15,6 +15,7 @@ const BYTES: &str = "$capnweb::Bytes";
 const ERROR: &str = "$capnweb::Error";
 const STUB: &str = "$capnweb::Stub";
 const PROMISE: &str = "$capnweb::Promise";
+const READABLE: &str = "$capnweb::ReadableStream";
 
 impl Serialize for BigInt {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -204,6 +205,26 @@ impl<'de> Deserialize<'de> for Stub {
         deserialize_magic(deserializer, STUB, |v| match v {
             Value::Stub(s) => Ok(s),
             other => Err(wrong("a stub (capability)", &other)),
+        })
+    }
+}
+
+impl Serialize for crate::stream::ReadableStream {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_magic(
+            serializer,
+            READABLE,
+            Value::ReadableStream(self.clone()),
+            &NoPlainForm("ReadableStream"),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for crate::stream::ReadableStream {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_magic(deserializer, READABLE, |v| match v {
+            Value::ReadableStream(s) => Ok(s),
+            other => Err(wrong("a ReadableStream", &other)),
         })
     }
 }

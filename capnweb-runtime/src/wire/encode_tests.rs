@@ -27,6 +27,14 @@ impl RefEncoder for Exporter {
         out.push_str(&format!(r#"["promise",{}]"#, self.0));
         Ok(())
     }
+    fn readable(
+        &mut self,
+        _stream: &crate::stream::ReadableStream,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        out.push_str(r#"["readable",1]"#);
+        Ok(())
+    }
 }
 
 fn stub() -> Stub {

@@ -9,8 +9,8 @@ use super::decode::decode_expr;
 use super::json::{parse_prechecked, validate, write_json};
 pub(crate) use super::message_parse::parse_message;
 pub(crate) use super::message_write::{
-    abort_text, end_message, pipeline_push_text, pull_text, reject_prefix, release_text,
-    remap_push_text, resolve_prefix,
+    abort_text, end_message, pipeline_push_text, pipeline_stream_text, pull_text, reject_prefix,
+    release_text, remap_push_text, resolve_prefix,
 };
 use super::stream_decode::{decode_expr_text, decode_message_expr};
 use super::{Json, Limits, NoRefs, RefDecoder};

@@ -102,8 +102,27 @@ pub(crate) fn pipeline_push_text(
     path: &[PropertyKey],
     write_args: Option<impl FnOnce(&mut String) -> Result<(), RpcError>>,
 ) -> Result<String, RpcError> {
+    pipeline_text(r#"["push","#, target, path, write_args)
+}
+
+/// `["stream",["pipeline",target,path,args]]`: a call answered unasked and never released
+/// (a write, close or abort on a stream).
+pub(crate) fn pipeline_stream_text(
+    target: i64,
+    path: &[PropertyKey],
+    write_args: impl FnOnce(&mut String) -> Result<(), RpcError>,
+) -> Result<String, RpcError> {
+    pipeline_text(r#"["stream","#, target, path, Some(write_args))
+}
+
+fn pipeline_text(
+    opening: &str,
+    target: i64,
+    path: &[PropertyKey],
+    write_args: Option<impl FnOnce(&mut String) -> Result<(), RpcError>>,
+) -> Result<String, RpcError> {
     let mut out = String::with_capacity(64);
-    begin_push(&mut out);
+    out.push_str(opening);
     out.push_str(r#"["pipeline""#);
     write_id(target, &mut out);
     out.push(',');

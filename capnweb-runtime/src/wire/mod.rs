@@ -38,6 +38,7 @@ mod text_ser_tests;
 pub use message::{Expr, Message, MessageKind};
 
 use crate::error::RpcError;
+use crate::stream::ReadableStream;
 use crate::stub::{Promise, Stub};
 pub use args::Args;
 pub(crate) use payload::{Payload, PayloadRef, WireText, to_payload};
@@ -218,6 +219,8 @@ pub(crate) trait RefEncoder {
     fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError>;
     /// Appends the expression for a promise (`["pipeline", n]`, `["promise", -n]`, ...).
     fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError>;
+    /// Opens a pipe to the peer for `stream` and appends `["readable", id]`.
+    fn readable(&mut self, stream: &ReadableStream, out: &mut String) -> Result<(), RpcError>;
 }
 
 /// A [`RefDecoder`]/[`RefEncoder`] for contexts where references are not allowed.

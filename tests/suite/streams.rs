@@ -1,0 +1,74 @@
+//! Streams, over memory, our WebSocket server and the npm capnweb server: a `ReadableStream`
+//! the server returns is read here as a `futures::Stream`, one we send it is read there, past
+//! the flow-control window; an error mid-stream reaches the reader after the chunks before it;
+//! the tables are clean afterwards (the leak check of `over_each`).
+
+use capnweb_runtime::stream::ReadableStream;
+use capnweb_runtime::{RpcError, Stub, Value};
+use futures_util::StreamExt;
+
+use crate::transports::{Over, over_each};
+
+const OVER: &[Over] = Over::SESSIONS;
+
+fn seq(n: u32) -> Value {
+    let mut object = capnweb_runtime::value::Object::new();
+    object.insert("seq".into(), Value::from(n));
+    Value::Object(object)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readable_stream_from_the_server_is_a_rust_stream() {
+    over_each(OVER, |api: Stub, over| async move {
+        let Value::ReadableStream(stream) = api.call("readChunks", (3,)).await.unwrap() else {
+            panic!("{over:?}: readChunks returns a ReadableStream");
+        };
+        let chunks: Vec<Value> = stream.map(Result::unwrap).collect().await;
+        assert_eq!(chunks, [seq(1), seq(2), seq(3)], "{over:?}");
+
+        // Fails after its first chunk: the error arrives after the chunk, then the end.
+        let Value::ReadableStream(mut failing) = api.call("failingStream", ()).await.unwrap()
+        else {
+            panic!("{over:?}: failingStream returns a ReadableStream");
+        };
+        assert_eq!(failing.next().await.unwrap().unwrap(), Value::from("a"));
+        let error = failing.next().await.unwrap().unwrap_err();
+        assert_eq!(error.name(), "RangeError", "{over:?}: {error:?}");
+        assert!(error.to_string().contains("broken"), "{over:?}: {error}");
+        assert!(failing.next().await.is_none(), "{over:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_reads_a_rust_stream() {
+    over_each(OVER, |api: Stub, over| async move {
+        let numbers = futures_util::stream::iter(1..=4).map(|n| Ok(Value::from(n)));
+        let sum = api.call(
+            "sumStream",
+            vec![Value::ReadableStream(ReadableStream::new(numbers))],
+        );
+        assert_eq!(sum.await.unwrap(), Value::from(10), "{over:?}");
+
+        // Many chunks, well past the window: flow control keeps it going without loss.
+        let many = futures_util::stream::iter(0..2000).map(|_| Ok(Value::from(1)));
+        let sum = api.call(
+            "sumStream",
+            vec![Value::ReadableStream(ReadableStream::new(many))],
+        );
+        assert_eq!(sum.await.unwrap(), Value::from(2000), "{over:?}");
+
+        // A stream that fails: the reader there sees the error.
+        let failing = futures_util::stream::iter([
+            Ok(Value::from(1)),
+            Err(RpcError::new("RangeError", "ran dry")),
+        ]);
+        let sum = api.call(
+            "sumStream",
+            vec![Value::ReadableStream(ReadableStream::new(failing))],
+        );
+        let error = sum.await.unwrap_err();
+        assert!(error.to_string().contains("ran dry"), "{over:?}: {error:?}");
+    })
+    .await;
+}
