@@ -23,6 +23,11 @@ use crate::wire::Args;
 /// Chunks the receiving end of a pipe holds before its writer's next write waits.
 pub const PIPE_BUFFER: usize = 16;
 
+/// Bytes of `stream` messages a writer has in flight before it waits for answers: capnweb's
+/// starting window. (capnweb then adapts it to the measured bandwidth; a fixed window keeps
+/// what one stream can make the peer buffer bounded and predictable.)
+pub const STREAM_WINDOW: usize = 256 * 1024;
+
 pub(crate) type Chunks = Pin<Box<dyn Stream<Item = Result<Value, RpcError>> + Send>>;
 
 /// A readable stream: a `futures::Stream` of chunks, each a [`Value`], ending with an error if
@@ -183,5 +188,146 @@ impl Drop for PipeWriter {
             "Error",
             "the stream ended without being closed: its writer was released or its session ended",
         )));
+    }
+}
+
+type BoxSink = Pin<Box<dyn futures_util::Sink<Value, Error = RpcError> + Send>>;
+
+/// A writable stream: chunks written into it go to a sink of yours, or to the peer's
+/// JavaScript `WritableStream`.
+///
+/// Received from the peer, each [`write`](Self::write) sends a chunk to it (at most
+/// [`STREAM_WINDOW`] bytes unanswered; beyond that a write waits
+/// for the peer to take chunks), [`close`](Self::close) waits until it took them all, and
+/// dropping every handle without closing aborts the peer's stream. Made with
+/// [`WritableStream::new`] around a `futures::Sink` and sent, the peer writes into your sink.
+/// Clones share one stream.
+///
+/// ```
+/// use capnweb_runtime::stream::WritableStream;
+/// use capnweb_runtime::{RpcError, Value};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), RpcError> {
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+/// let sink = futures_util::sink::unfold(tx, |tx, chunk: Value| async move {
+///     tx.send(chunk).map_err(|_| RpcError::new("Error", "nobody reads"))?;
+///     Ok::<_, RpcError>(tx)
+/// });
+/// let writable = WritableStream::new(sink);
+/// writable.write("hello").await?;
+/// writable.close().await?;
+/// assert_eq!(rx.recv().await, Some(Value::from("hello")));
+/// assert_eq!(rx.recv().await, None); // closed: the sink was dropped
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct WritableStream {
+    inner: Arc<tokio::sync::Mutex<Writable>>,
+}
+
+enum Writable {
+    /// The application's sink (`None` once closed or aborted).
+    Local(Option<BoxSink>),
+    /// The peer's stream.
+    Remote(crate::session::RemoteWriter),
+}
+
+impl WritableStream {
+    /// A writable stream that writes into `sink` (send it to let the peer write).
+    pub fn new(sink: impl futures_util::Sink<Value, Error = RpcError> + Send + 'static) -> Self {
+        WritableStream::from(Writable::Local(Some(Box::pin(sink))))
+    }
+
+    pub(crate) fn remote(writer: crate::session::RemoteWriter) -> Self {
+        WritableStream::from(Writable::Remote(writer))
+    }
+
+    fn from(writable: Writable) -> Self {
+        WritableStream {
+            inner: Arc::new(tokio::sync::Mutex::new(writable)),
+        }
+    }
+
+    /// Writes one chunk.
+    pub async fn write(&self, chunk: impl Into<Value>) -> Result<(), RpcError> {
+        use futures_util::SinkExt;
+        match &mut *self.inner.lock().await {
+            Writable::Local(Some(sink)) => sink.send(chunk.into()).await,
+            Writable::Local(None) => Err(closed()),
+            Writable::Remote(writer) => writer.write(chunk.into()).await,
+        }
+    }
+
+    /// Closes the stream: the reader sees its end after the chunks written before.
+    pub async fn close(&self) -> Result<(), RpcError> {
+        use futures_util::SinkExt;
+        match &mut *self.inner.lock().await {
+            Writable::Local(sink) => match sink.take() {
+                Some(mut sink) => sink.close().await,
+                None => Err(closed()),
+            },
+            Writable::Remote(writer) => writer.close().await,
+        }
+    }
+
+    /// Aborts the stream with `reason`: the reader sees it as an error. A local sink is
+    /// dropped without being closed.
+    pub async fn abort(&self, reason: RpcError) -> Result<(), RpcError> {
+        match &mut *self.inner.lock().await {
+            Writable::Local(sink) => {
+                sink.take();
+                Ok(())
+            }
+            Writable::Remote(writer) => writer.abort(&reason).await,
+        }
+    }
+
+    /// Whether both handles are the same stream.
+    pub fn same_stream(&self, other: &WritableStream) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The target the peer's `stream` calls reach when this stream is sent.
+    pub(crate) fn as_target(&self) -> WriterTarget {
+        WriterTarget {
+            stream: self.clone(),
+        }
+    }
+}
+
+fn closed() -> RpcError {
+    RpcError::type_error("the WritableStream is closed")
+}
+
+impl std::fmt::Debug for WritableStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WritableStream")
+    }
+}
+
+/// A writable stream hosted for the peer: its `write`, `close` and `abort` calls.
+pub(crate) struct WriterTarget {
+    stream: WritableStream,
+}
+
+impl RpcTarget for WriterTarget {
+    fn call(self: Arc<Self>, method: &str, args: Args) -> CallFuture {
+        let stream = self.stream.clone();
+        let first = args.into_values().into_iter().next().unwrap_or_default();
+        match method {
+            "write" => {
+                Box::pin(async move { stream.write(first).await.map(|()| Value::Undefined) })
+            }
+            "close" => Box::pin(async move { stream.close().await.map(|()| Value::Undefined) }),
+            "abort" => Box::pin(async move {
+                let reason = match first {
+                    Value::Error(e) => RpcError::Remote(e),
+                    other => RpcError::Thrown(Box::new(other)),
+                };
+                stream.abort(reason).await.map(|()| Value::Undefined)
+            }),
+            other => Box::pin(std::future::ready(Err(RpcError::no_such_method(other)))),
+        }
     }
 }

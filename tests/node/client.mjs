@@ -824,6 +824,23 @@ scenario("streams.readable-argument", async (ctx) => {
   await expectNoLeaksSoon(ctx.main);
 });
 
+scenario("streams.writable-argument", async (ctx) => {
+  const chunks = [];
+  let closed = false;
+  const writable = new WritableStream({
+    write(chunk) {
+      chunks.push(chunk);
+    },
+    close() {
+      closed = true;
+    },
+  });
+  expectEqual(await ctx.api.writeChunks(writable, 3), 3, "writeChunks(writable, 3)");
+  expectEqual(chunks, ["chunk 1", "chunk 2", "chunk 3"], "chunks written");
+  expectEqual(closed, true, "closed after the last chunk");
+  await expectNoLeaksSoon(ctx.main);
+});
+
 // ---------------------------------------------------------------------------
 // Runner
 // ---------------------------------------------------------------------------

@@ -115,6 +115,17 @@ impl RpcTarget for TestApi {
                     Err(RpcError::new("RangeError", "broken")),
                 ]),
             )))),
+            "writeChunks" => Box::pin(async move {
+                let n: u32 = arg(&args, 1)?;
+                let Some(Value::WritableStream(stream)) = args.into_iter().next() else {
+                    return Err(RpcError::type_error("writeChunks expects a WritableStream"));
+                };
+                for i in 1..=n {
+                    stream.write(format!("chunk {i}")).await?;
+                }
+                stream.close().await?;
+                Ok(Value::from(n))
+            }),
             "sumStream" => Box::pin(async move {
                 let Some(Value::ReadableStream(mut stream)) = args.into_iter().next() else {
                     return Err(RpcError::type_error("sumStream expects a ReadableStream"));

@@ -55,6 +55,7 @@ pub(crate) const ALL_SCENARIOS: &[&str] = &[
     "map.null-and-single-value",
     "streams.readable-result",
     "streams.readable-argument",
+    "streams.writable-argument",
 ];
 
 /// How long a Node server may take to print its `LISTENING <port>` line.

@@ -3,7 +3,7 @@
 //! the flow-control window; an error mid-stream reaches the reader after the chunks before it;
 //! the tables are clean afterwards (the leak check of `over_each`).
 
-use capnweb_runtime::stream::ReadableStream;
+use capnweb_runtime::stream::{ReadableStream, WritableStream};
 use capnweb_runtime::{RpcError, Stub, Value};
 use futures_util::StreamExt;
 
@@ -36,6 +36,35 @@ async fn a_readable_stream_from_the_server_is_a_rust_stream() {
         assert_eq!(error.name(), "RangeError", "{over:?}: {error:?}");
         assert!(error.to_string().contains("broken"), "{over:?}: {error}");
         assert!(failing.next().await.is_none(), "{over:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_writes_into_a_rust_sink() {
+    over_each(OVER, |api: Stub, over| async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        let sink = futures_util::sink::unfold(tx, |tx, chunk: Value| async move {
+            tx.send(chunk)
+                .map_err(|_| RpcError::new("Error", "the test stopped reading"))?;
+            Ok::<_, RpcError>(tx)
+        });
+        let writable = WritableStream::new(sink);
+        let n = api.call(
+            "writeChunks",
+            vec![Value::WritableStream(writable), 3.into()],
+        );
+        assert_eq!(n.await.unwrap(), Value::from(3), "{over:?}");
+        // Closed after the last chunk: the channel ends.
+        let mut chunks = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            chunks.push(chunk);
+        }
+        assert_eq!(
+            chunks,
+            ["chunk 1", "chunk 2", "chunk 3"].map(Value::from),
+            "{over:?}"
+        );
     })
     .await;
 }

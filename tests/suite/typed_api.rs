@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use capnweb_runtime::stream::ReadableStream;
+use capnweb_runtime::stream::{ReadableStream, WritableStream};
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, Server, Session, Stub, Value, rpc_interface, rpc_target};
@@ -113,6 +113,8 @@ pub trait TestApi {
     async fn read_chunks(&self, n: u32) -> ReadableStream;
     /// The sum of the numbers `stream` yields.
     async fn sum_stream(&self, stream: ReadableStream) -> Result<f64, RpcError>;
+    /// Writes `"chunk 1"` .. `"chunk <n>"` into `writable` and closes it; `n`.
+    async fn write_chunks(&self, writable: WritableStream, n: u32) -> Result<u32, RpcError>;
 }
 
 /// The user directory.
@@ -359,6 +361,14 @@ impl TestApi for TypedApi {
         ReadableStream::new(
             futures_util::stream::iter(1..=n).map(|seq| capnweb_runtime::to_value(&Seq { seq })),
         )
+    }
+
+    async fn write_chunks(&self, writable: WritableStream, n: u32) -> Result<u32, RpcError> {
+        for i in 1..=n {
+            writable.write(format!("chunk {i}")).await?;
+        }
+        writable.close().await?;
+        Ok(n)
     }
 
     async fn sum_stream(&self, mut stream: ReadableStream) -> Result<f64, RpcError> {

@@ -171,6 +171,16 @@ impl RefEncoder for RecordEncoder<'_> {
         ))
     }
 
+    fn writable(
+        &mut self,
+        _stream: &crate::stream::WritableStream,
+        _out: &mut String,
+    ) -> Result<(), RpcError> {
+        Err(RpcError::type_error(
+            "a WritableStream cannot be used inside a .map() callback",
+        ))
+    }
+
     fn stub(&mut self, stub: &Stub, out: &mut String) -> Result<(), RpcError> {
         self.write_ref("import", &stub.hook, out);
         Ok(())

@@ -52,6 +52,7 @@ pub(crate) use effects::Effects;
 pub(crate) use exports::ExportEntry;
 pub(crate) use import_handles::{ImportedCap, RemotePromise};
 pub(crate) use imports::{DroppedImport, ImportSlot};
+pub(crate) use streams::RemoteWriter;
 
 use crate::error::RpcError;
 use crate::hook::Hook;

@@ -8,7 +8,7 @@ use super::import_handles::{ImportedCap, RemotePromise};
 use super::{Effects, ImportSlot, SessionInner, State, embargo};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::stream::ReadableStream;
+use crate::stream::{ReadableStream, WritableStream};
 use crate::stub::{Promise, Stub};
 use crate::value::{PropertyKey, Value};
 use crate::wire::encode::{self, write_ref};
@@ -98,6 +98,10 @@ impl RefEncoder for SessionEncoder<'_> {
 
     fn readable(&mut self, stream: &ReadableStream, out: &mut String) -> Result<(), RpcError> {
         self.send_readable(stream, out)
+    }
+
+    fn writable(&mut self, stream: &WritableStream, out: &mut String) -> Result<(), RpcError> {
+        self.send_writable(stream, out)
     }
 }
 
@@ -295,10 +299,18 @@ impl RefDecoder for SessionDecoder<'_> {
         Ok(Value::Promise(Promise::from_hook(result)))
     }
 
-    fn writable(&mut self, _id: i64) -> Result<Value, RpcError> {
-        Err(RpcError::protocol(
-            "writable streams are not supported by this implementation yet",
-        ))
+    fn writable(&mut self, id: i64) -> Result<Value, RpcError> {
+        check_peer_export_id("writable", id)?;
+        // The peer exports its writer like any capability; we write to it with stream calls.
+        let Value::Stub(stub) = self.export(id)? else {
+            unreachable!("export() makes a stub");
+        };
+        let Hook::Import(cap) = stub.hook else {
+            unreachable!("export() makes an import");
+        };
+        Ok(Value::WritableStream(WritableStream::remote(
+            super::RemoteWriter::new(cap),
+        )))
     }
 
     fn readable(&mut self, id: i64) -> Result<Value, RpcError> {

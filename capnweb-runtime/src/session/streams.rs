@@ -12,14 +12,9 @@ use super::import_handles::ImportedCap;
 use super::{Effects, ImportSlot, SessionInner, State};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::stream::{ReadableStream, pipe};
+use crate::stream::{ReadableStream, STREAM_WINDOW, WritableStream, pipe};
 use crate::value::{PropertyKey, Value};
 use crate::wire::{Args, encode, limit_exceeded, message};
-
-/// Bytes of `stream` messages a writer has in flight before it waits for answers: capnweb's
-/// starting window. (capnweb then adapts it to the measured bandwidth; a fixed window keeps
-/// what one stream can make the peer buffer bounded and predictable.)
-pub const STREAM_WINDOW: usize = 256 * 1024;
 
 impl State {
     /// `["pipe"]`: the peer opens a pipe on us, taking the next push ID. Its writable end is
@@ -137,7 +132,7 @@ pub(crate) struct RemoteWriter {
 }
 
 impl RemoteWriter {
-    fn new(target: Arc<ImportedCap>) -> Self {
+    pub(crate) fn new(target: Arc<ImportedCap>) -> Self {
         RemoteWriter {
             target,
             in_flight: VecDeque::new(),
@@ -176,27 +171,52 @@ impl RemoteWriter {
         }
     }
 
-    /// Sends every chunk of `chunks`, then closes the stream (or aborts it with the error the
-    /// chunks ended with), and waits for the answers. The pipe is released when this returns.
-    async fn pump(mut self, mut chunks: crate::stream::Chunks) -> Result<(), RpcError> {
-        while let Some(chunk) = chunks.next().await {
-            match chunk {
-                Ok(chunk) => self.call("write", Args::from(vec![chunk])).await?,
-                Err(error) => {
-                    let reason = error.to_wire_value();
-                    return self.call("abort", Args::from(vec![reason])).await;
-                }
-            }
-        }
+    /// Writes one chunk (waiting while the window is full, not for the answer).
+    pub(crate) async fn write(&mut self, chunk: Value) -> Result<(), RpcError> {
+        self.call("write", Args::from(vec![chunk])).await
+    }
+
+    /// Closes the stream and waits until the peer has taken every chunk and the close.
+    pub(crate) async fn close(&mut self) -> Result<(), RpcError> {
         self.call("close", Args::default()).await?;
         while !self.in_flight.is_empty() {
             self.settle_oldest().await?;
         }
         Ok(())
     }
+
+    /// Aborts the stream with `reason`; the peer's end errors with it.
+    pub(crate) async fn abort(&mut self, reason: &RpcError) -> Result<(), RpcError> {
+        self.call("abort", Args::from(vec![reason.to_wire_value()]))
+            .await
+    }
+
+    /// Sends every chunk of `chunks`, then closes the stream (or aborts it with the error the
+    /// chunks ended with), and waits for the answers. The pipe is released when this returns.
+    async fn pump(mut self, mut chunks: crate::stream::Chunks) -> Result<(), RpcError> {
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(chunk) => self.write(chunk).await?,
+                Err(error) => return self.abort(&error).await,
+            }
+        }
+        self.close().await
+    }
 }
 
 impl super::refs::SessionEncoder<'_> {
+    /// A writable stream, sent: the peer writes into it with `stream` calls on the export.
+    pub(super) fn send_writable(
+        &mut self,
+        stream: &WritableStream,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        let hook = Hook::Target(Arc::new(stream.as_target()));
+        let id = self.st.export(self.session, hook, false, self.fx)?;
+        encode::write_ref(out, "writable", id);
+        Ok(())
+    }
+
     /// A readable stream of ours, sent: open a pipe on the peer, name its readable end, and
     /// copy the chunks into it once the lock is released (a task of the session's, cancelled
     /// when it ends).

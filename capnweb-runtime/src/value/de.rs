@@ -118,9 +118,12 @@ impl Value {
                 obj.insert("init".into(), Value::Object(r.init));
                 Value::Object(obj)
             }
-            Value::Stub(_) | Value::Promise(_) => {
+            Value::Stub(_)
+            | Value::Promise(_)
+            | Value::ReadableStream(_)
+            | Value::WritableStream(_) => {
                 return Err(RpcError::Serialization(format!(
-                    "a {} can only be deserialized into a Stub, Promise or Value",
+                    "a {} can only be deserialized into its own type or a Value",
                     self.kind()
                 )));
             }

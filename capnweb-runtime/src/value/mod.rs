@@ -79,6 +79,8 @@ pub enum Value {
     Promise(Promise),
     /// A `ReadableStream`: chunks the peer sends us, or that we send it.
     ReadableStream(crate::stream::ReadableStream),
+    /// A `WritableStream`: chunks we write to the peer, or that it writes to us.
+    WritableStream(crate::stream::WritableStream),
 }
 
 impl Value {
@@ -103,6 +105,7 @@ impl Value {
             Value::Stub(_) => "stub",
             Value::Promise(_) => "promise",
             Value::ReadableStream(_) => "ReadableStream",
+            Value::WritableStream(_) => "WritableStream",
         }
     }
 
@@ -144,6 +147,7 @@ impl PartialEq for Value {
             (Stub(a), Stub(b)) => a.same_target(b),
             (Promise(a), Promise(b)) => a.same_target(b),
             (ReadableStream(a), ReadableStream(b)) => a.same_stream(b),
+            (WritableStream(a), WritableStream(b)) => a.same_stream(b),
             _ => false,
         }
     }

@@ -165,6 +165,7 @@ impl Serialize for Value {
             Value::Stub(s) => s.serialize(serializer),
             Value::Promise(p) => p.serialize(serializer),
             Value::ReadableStream(s) => s.serialize(serializer),
+            Value::WritableStream(s) => s.serialize(serializer),
         }
     }
 }

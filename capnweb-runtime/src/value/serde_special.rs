@@ -16,6 +16,7 @@ const ERROR: &str = "$capnweb::Error";
 const STUB: &str = "$capnweb::Stub";
 const PROMISE: &str = "$capnweb::Promise";
 const READABLE: &str = "$capnweb::ReadableStream";
+const WRITABLE: &str = "$capnweb::WritableStream";
 
 impl Serialize for BigInt {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -225,6 +226,26 @@ impl<'de> Deserialize<'de> for crate::stream::ReadableStream {
         deserialize_magic(deserializer, READABLE, |v| match v {
             Value::ReadableStream(s) => Ok(s),
             other => Err(wrong("a ReadableStream", &other)),
+        })
+    }
+}
+
+impl Serialize for crate::stream::WritableStream {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_magic(
+            serializer,
+            WRITABLE,
+            Value::WritableStream(self.clone()),
+            &NoPlainForm("WritableStream"),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for crate::stream::WritableStream {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_magic(deserializer, WRITABLE, |v| match v {
+            Value::WritableStream(s) => Ok(s),
+            other => Err(wrong("a WritableStream", &other)),
         })
     }
 }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use super::json::{js_key_order, write_number, write_string};
 use super::{NoRefs, RefEncoder};
 use crate::error::RpcError;
-use crate::stream::ReadableStream;
+use crate::stream::{ReadableStream, WritableStream};
 use crate::stub::{Promise, Stub};
 use crate::value::{Bytes, BytesKind, JsError, Object, PropertyKey, Value};
 use crate::wire::{Args, Payload, PayloadRef};
@@ -165,6 +165,7 @@ impl Encoder<'_> {
             Value::Stub(stub) => self.refs.stub(stub, out)?,
             Value::Promise(promise) => self.refs.promise(promise, out)?,
             Value::ReadableStream(stream) => self.refs.readable(stream, out)?,
+            Value::WritableStream(stream) => self.refs.writable(stream, out)?,
         }
         Ok(())
     }
@@ -408,6 +409,12 @@ impl RefEncoder for NoRefs {
     fn readable(&mut self, _stream: &ReadableStream, _out: &mut String) -> Result<(), RpcError> {
         Err(RpcError::Serialization(
             "Can't serialize a ReadableStream in this context: it needs an RPC session.".to_owned(),
+        ))
+    }
+
+    fn writable(&mut self, _stream: &WritableStream, _out: &mut String) -> Result<(), RpcError> {
+        Err(RpcError::Serialization(
+            "Can't serialize a WritableStream in this context: it needs an RPC session.".to_owned(),
         ))
     }
 }

@@ -35,6 +35,15 @@ impl RefEncoder for Exporter {
         out.push_str(r#"["readable",1]"#);
         Ok(())
     }
+    fn writable(
+        &mut self,
+        _stream: &crate::stream::WritableStream,
+        out: &mut String,
+    ) -> Result<(), RpcError> {
+        self.0 -= 1;
+        out.push_str(&format!(r#"["writable",{}]"#, self.0));
+        Ok(())
+    }
 }
 
 fn stub() -> Stub {

@@ -38,7 +38,7 @@ mod text_ser_tests;
 pub use message::{Expr, Message, MessageKind};
 
 use crate::error::RpcError;
-use crate::stream::ReadableStream;
+use crate::stream::{ReadableStream, WritableStream};
 use crate::stub::{Promise, Stub};
 pub use args::Args;
 pub(crate) use payload::{Payload, PayloadRef, WireText, to_payload};
@@ -221,6 +221,8 @@ pub(crate) trait RefEncoder {
     fn promise(&mut self, promise: &Promise, out: &mut String) -> Result<(), RpcError>;
     /// Opens a pipe to the peer for `stream` and appends `["readable", id]`.
     fn readable(&mut self, stream: &ReadableStream, out: &mut String) -> Result<(), RpcError>;
+    /// Exports `stream` for the peer to write into and appends `["writable", id]`.
+    fn writable(&mut self, stream: &WritableStream, out: &mut String) -> Result<(), RpcError>;
 }
 
 /// A [`RefDecoder`]/[`RefEncoder`] for contexts where references are not allowed.
