@@ -31,6 +31,7 @@ mod readme;
 mod reconnect;
 mod server;
 mod server_api;
+mod stream_lifetimes;
 mod streams;
 mod subprotocols;
 mod support;

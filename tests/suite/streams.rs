@@ -5,7 +5,9 @@
 
 use capnweb_runtime::stream::{ReadableStream, WritableStream};
 use capnweb_runtime::{RpcError, Stub, Value};
-use futures_util::StreamExt;
+use std::future::IntoFuture;
+
+use futures_util::{SinkExt, StreamExt};
 
 use crate::transports::{Over, over_each};
 
@@ -98,6 +100,39 @@ async fn the_server_reads_a_rust_stream() {
         );
         let error = sum.await.unwrap_err();
         assert!(error.to_string().contains("ran dry"), "{over:?}: {error:?}");
+    })
+    .await;
+}
+
+/// An HTTP batch is one request and one response: a stream's chunks and their answers cannot
+/// fit, so streams are refused there with a clear error, whichever way they would go, and
+/// nothing waits forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_refused_in_an_http_batch_with_a_clear_error() {
+    over_each(&[Over::HttpBatch], |api: Stub, _| async move {
+        let numbers = futures_util::stream::iter(1..=4).map(|n| Ok(Value::from(n)));
+        let readable = Value::ReadableStream(ReadableStream::new(numbers));
+        let writable =
+            WritableStream::new(futures_util::sink::drain().sink_map_err(|e| match e {}));
+        let (sum, written, chunks) = tokio::join!(
+            api.call("sumStream", vec![readable]).into_future(),
+            api.call(
+                "writeChunks",
+                vec![Value::WritableStream(writable), 3.into()]
+            )
+            .into_future(),
+            api.call("readChunks", (3,)).into_future(),
+        );
+        for outcome in [sum, written] {
+            let error = outcome.unwrap_err();
+            assert!(
+                error.to_string().contains("cannot travel in an HTTP batch"),
+                "{error:?}"
+            );
+        }
+        // The server cannot send one either: the batch fails with the server's reason.
+        let error = chunks.unwrap_err();
+        assert!(error.to_string().contains("HTTP batch"), "{error:?}");
     })
     .await;
 }

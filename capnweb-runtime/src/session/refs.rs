@@ -301,6 +301,7 @@ impl RefDecoder for SessionDecoder<'_> {
 
     fn writable(&mut self, id: i64) -> Result<Value, RpcError> {
         check_peer_export_id("writable", id)?;
+        self.session.refuse_streams_in_batches()?;
         // The peer exports its writer like any capability; we write to it with stream calls.
         let Value::Stub(stub) = self.export(id)? else {
             unreachable!("export() makes a stub");

@@ -16,6 +16,22 @@ use crate::stream::{ReadableStream, STREAM_WINDOW, WritableStream, pipe};
 use crate::value::{PropertyKey, Value};
 use crate::wire::{Args, encode, limit_exceeded, message};
 
+impl SessionInner {
+    /// Streams need a connection that stays open: a stream's chunks and their answers take
+    /// round trips an HTTP batch (one request, one response) does not have. A write the peer
+    /// could only answer in a next request would wait forever, so streams are refused there,
+    /// in both directions, with this error.
+    pub(super) fn refuse_streams_in_batches(&self) -> Result<(), RpcError> {
+        match self.mode {
+            super::Mode::Connection(_) => Ok(()),
+            _ => Err(RpcError::type_error(
+                "streams cannot travel in an HTTP batch (one request and one response cannot \
+                 carry a stream's chunks and their answers); use a WebSocket session",
+            )),
+        }
+    }
+}
+
 impl State {
     /// `["pipe"]`: the peer opens a pipe on us, taking the next push ID. Its writable end is
     /// the export the peer's `stream` writes go to; its readable end waits for `["readable",
@@ -24,6 +40,7 @@ impl State {
         if let Some(reason) = &self.broken {
             return Err(reason.clone());
         }
+        session.refuse_streams_in_batches()?;
         if self.exports.len() >= session.limits.max_exports {
             return Err(limit_exceeded("max_exports", session.limits.max_exports));
         }
@@ -211,6 +228,7 @@ impl super::refs::SessionEncoder<'_> {
         stream: &WritableStream,
         out: &mut String,
     ) -> Result<(), RpcError> {
+        self.session.refuse_streams_in_batches()?;
         let hook = Hook::Target(Arc::new(stream.as_target()));
         let id = self.st.export(self.session, hook, false, self.fx)?;
         encode::write_ref(out, "writable", id);
@@ -225,6 +243,7 @@ impl super::refs::SessionEncoder<'_> {
         stream: &ReadableStream,
         out: &mut String,
     ) -> Result<(), RpcError> {
+        self.session.refuse_streams_in_batches()?;
         let chunks = stream.take().ok_or_else(|| {
             RpcError::type_error("this ReadableStream was already sent or read; send it once")
         })?;
