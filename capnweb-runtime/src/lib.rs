@@ -79,6 +79,7 @@ pub use error::{ErrorSource, RpcError};
 #[cfg(feature = "server")]
 pub use http::{Server, ServerBuilder};
 pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
+pub use stream::{RpcSink, RpcStream};
 pub use stub::{IntoArgs, Promise, PromiseFuture, ResolveFuture, Stub};
 pub use target::{CallFuture, RpcTarget};
 pub use task::run_to_completion;

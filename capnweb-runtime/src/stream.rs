@@ -331,3 +331,166 @@ impl RpcTarget for WriterTarget {
         }
     }
 }
+
+/// A [`ReadableStream`] whose chunks are a serde type `T`: for `#[rpc_interface]` signatures
+/// (`async fn events(&self) -> RpcStream<Event>`). Each chunk converts as an argument would;
+/// one that does not is an error item, and the stream goes on.
+///
+/// ```
+/// use capnweb_runtime::stream::RpcStream;
+/// use futures_util::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut numbers: RpcStream<u32> = RpcStream::new(futures_util::stream::iter([1, 2, 3]));
+/// assert_eq!(numbers.next().await.unwrap().unwrap(), 1);
+/// # }
+/// ```
+pub struct RpcStream<T> {
+    inner: ReadableStream,
+    _chunk: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: serde::Serialize> RpcStream<T> {
+    /// A stream of `chunks` to send (or to read here).
+    pub fn new(chunks: impl Stream<Item = T> + Send + 'static) -> Self {
+        use futures_util::StreamExt;
+        RpcStream::from(ReadableStream::new(
+            chunks.map(|chunk| crate::value::to_value(&chunk)),
+        ))
+    }
+
+    /// A stream of `chunks` that may end with an error (the reader sees it after the chunks
+    /// before it).
+    pub fn try_new(chunks: impl Stream<Item = Result<T, RpcError>> + Send + 'static) -> Self {
+        use futures_util::StreamExt;
+        RpcStream::from(ReadableStream::new(
+            chunks.map(|chunk| chunk.and_then(|chunk| crate::value::to_value(&chunk))),
+        ))
+    }
+}
+
+impl<T> RpcStream<T> {
+    /// The untyped stream underneath.
+    pub fn into_untyped(self) -> ReadableStream {
+        self.inner
+    }
+}
+
+impl<T> From<ReadableStream> for RpcStream<T> {
+    fn from(inner: ReadableStream) -> Self {
+        RpcStream {
+            inner,
+            _chunk: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Stream for RpcStream<T> {
+    type Item = Result<T, RpcError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|item| item.map(|chunk| chunk.and_then(crate::value::from_value)))
+    }
+}
+
+impl<T> Clone for RpcStream<T> {
+    fn clone(&self) -> Self {
+        RpcStream::from(self.inner.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for RpcStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RpcStream<{}>", std::any::type_name::<T>())
+    }
+}
+
+impl<T> serde::Serialize for RpcStream<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.inner.serialize(serializer)
+    }
+}
+
+impl<'de, T> serde::Deserialize<'de> for RpcStream<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ReadableStream::deserialize(deserializer).map(RpcStream::from)
+    }
+}
+
+/// A [`WritableStream`] whose chunks are a serde type `T`, for `#[rpc_interface]` signatures
+/// (`async fn upload(&self, into: RpcSink<Row>)`).
+pub struct RpcSink<T> {
+    inner: WritableStream,
+    _chunk: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T: serde::de::DeserializeOwned + Send + 'static> RpcSink<T> {
+    /// A writable stream that writes into `sink` (send it to let the peer write); a chunk
+    /// that does not convert to `T` fails that write.
+    pub fn new(sink: impl futures_util::Sink<T, Error = RpcError> + Send + 'static) -> Self {
+        use futures_util::SinkExt;
+        let sink =
+            sink.with(|chunk: Value| std::future::ready(crate::value::from_value::<T>(chunk)));
+        RpcSink::from(WritableStream::new(sink))
+    }
+}
+
+impl<T: serde::Serialize> RpcSink<T> {
+    /// Writes one chunk.
+    pub async fn write(&self, chunk: T) -> Result<(), RpcError> {
+        self.inner.write(crate::value::to_value(&chunk)?).await
+    }
+
+    /// Closes the stream.
+    pub async fn close(&self) -> Result<(), RpcError> {
+        self.inner.close().await
+    }
+
+    /// Aborts the stream with `reason`.
+    pub async fn abort(&self, reason: RpcError) -> Result<(), RpcError> {
+        self.inner.abort(reason).await
+    }
+}
+
+impl<T> RpcSink<T> {
+    /// The untyped stream underneath.
+    pub fn into_untyped(self) -> WritableStream {
+        self.inner
+    }
+}
+
+impl<T> From<WritableStream> for RpcSink<T> {
+    fn from(inner: WritableStream) -> Self {
+        RpcSink {
+            inner,
+            _chunk: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for RpcSink<T> {
+    fn clone(&self) -> Self {
+        RpcSink::from(self.inner.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for RpcSink<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RpcSink<{}>", std::any::type_name::<T>())
+    }
+}
+
+impl<T> serde::Serialize for RpcSink<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.inner.serialize(serializer)
+    }
+}
+
+impl<'de, T> serde::Deserialize<'de> for RpcSink<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        WritableStream::deserialize(deserializer).map(RpcSink::from)
+    }
+}

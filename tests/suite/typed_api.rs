@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use capnweb_runtime::stream::{ReadableStream, WritableStream};
+use capnweb_runtime::stream::{RpcSink, RpcStream};
 use capnweb_runtime::transport::memory;
 use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, Server, Session, Stub, Value, rpc_interface, rpc_target};
@@ -58,6 +58,12 @@ pub const IDLE: Stats = Stats {
 
 // ---------------------------------------------------------------------------------------------
 // Interfaces
+
+/// A chunk of `readChunks`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Seq {
+    pub seq: u32,
+}
 
 /// The main object of a session.
 #[rpc_interface]
@@ -110,11 +116,11 @@ pub trait TestApi {
     /// This session's list.
     async fn recorded(&self) -> Vec<Value>;
     /// A stream of `{seq: 1}` .. `{seq: n}`.
-    async fn read_chunks(&self, n: u32) -> ReadableStream;
+    async fn read_chunks(&self, n: u32) -> RpcStream<Seq>;
     /// The sum of the numbers `stream` yields.
-    async fn sum_stream(&self, stream: ReadableStream) -> Result<f64, RpcError>;
+    async fn sum_stream(&self, stream: RpcStream<f64>) -> Result<f64, RpcError>;
     /// Writes `"chunk 1"` .. `"chunk <n>"` into `writable` and closes it; `n`.
-    async fn write_chunks(&self, writable: WritableStream, n: u32) -> Result<u32, RpcError>;
+    async fn write_chunks(&self, writable: RpcSink<String>, n: u32) -> Result<u32, RpcError>;
 }
 
 /// The user directory.
@@ -353,17 +359,11 @@ impl TestApi for TypedApi {
         self.recorded.lock().unwrap().clone()
     }
 
-    async fn read_chunks(&self, n: u32) -> ReadableStream {
-        #[derive(Serialize)]
-        struct Seq {
-            seq: u32,
-        }
-        ReadableStream::new(
-            futures_util::stream::iter(1..=n).map(|seq| capnweb_runtime::to_value(&Seq { seq })),
-        )
+    async fn read_chunks(&self, n: u32) -> RpcStream<Seq> {
+        RpcStream::new(futures_util::stream::iter(1..=n).map(|seq| Seq { seq }))
     }
 
-    async fn write_chunks(&self, writable: WritableStream, n: u32) -> Result<u32, RpcError> {
+    async fn write_chunks(&self, writable: RpcSink<String>, n: u32) -> Result<u32, RpcError> {
         for i in 1..=n {
             writable.write(format!("chunk {i}")).await?;
         }
@@ -371,10 +371,10 @@ impl TestApi for TypedApi {
         Ok(n)
     }
 
-    async fn sum_stream(&self, mut stream: ReadableStream) -> Result<f64, RpcError> {
+    async fn sum_stream(&self, mut stream: RpcStream<f64>) -> Result<f64, RpcError> {
         let mut sum = 0.0;
         while let Some(chunk) = stream.next().await {
-            sum += capnweb_runtime::from_value::<f64>(chunk?)?;
+            sum += chunk?;
         }
         Ok(sum)
     }

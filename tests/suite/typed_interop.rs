@@ -19,7 +19,7 @@ use crate::node::{self, NodeServer};
 use crate::support::{assert_no_leaks, eventually};
 use crate::tap::{Log, Tap};
 use crate::typed_api::{
-    Event, IDLE, Listener, ListenerClient, NumberFn, NumberFnClient, Profile, TestApiClient,
+    Event, IDLE, Listener, ListenerClient, NumberFn, NumberFnClient, Profile, Seq, TestApiClient,
     TypedServer, typed_main, typed_memory_pair,
 };
 
@@ -107,6 +107,7 @@ both_peers!(calls_and_pipelines: typed_client_pipelines_against_typescript, type
 both_peers!(callbacks: typed_client_callbacks_against_typescript, typed_client_callbacks_against_typed_rust);
 both_peers!(errors: typed_client_errors_against_typescript, typed_client_errors_against_typed_rust);
 both_peers!(lifetimes: typed_client_lifetimes_against_typescript, typed_client_lifetimes_against_typed_rust);
+both_peers!(streams: typed_client_streams_against_typescript, typed_client_streams_against_typed_rust);
 both_peers!(large_records: typed_client_large_records_against_typescript, typed_client_large_records_against_typed_rust);
 
 async fn calls_and_pipelines(api: &TestApiClient) -> Result<(), RpcError> {
@@ -483,4 +484,37 @@ fn record_field(record: &Value, name: &str) -> Value {
         Value::Object(map) => map.get(name).cloned().unwrap_or_default(),
         other => panic!("not an object: {other:?}"),
     }
+}
+
+async fn streams(api: &TestApiClient) -> Result<(), RpcError> {
+    use capnweb_runtime::stream::{RpcSink, RpcStream};
+    use futures_util::StreamExt;
+
+    let chunks: Vec<Seq> = api
+        .read_chunks(3)
+        .await?
+        .map(|chunk| chunk.expect("a chunk"))
+        .collect()
+        .await;
+    assert_eq!(chunks, [1, 2, 3].map(|seq| Seq { seq }));
+
+    let numbers = RpcStream::new(futures_util::stream::iter([1.5, 2.5, 3.0]));
+    assert_eq!(api.sum_stream(numbers).await?, 7.0);
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let sink = RpcSink::new(futures_util::sink::unfold(
+        tx,
+        |tx, chunk: String| async move {
+            tx.send(chunk)
+                .map_err(|_| RpcError::new("Error", "the test stopped reading"))?;
+            Ok::<_, RpcError>(tx)
+        },
+    ));
+    assert_eq!(api.write_chunks(sink, 2).await?, 2);
+    let mut written = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        written.push(chunk);
+    }
+    assert_eq!(written, ["chunk 1", "chunk 2"]);
+    Ok(())
 }
