@@ -494,3 +494,42 @@ impl<'de, T> serde::Deserialize<'de> for RpcSink<T> {
         WritableStream::deserialize(deserializer).map(RpcSink::from)
     }
 }
+
+/// The stream a [`Blob`](crate::value::Blob) travels as: its bytes in one chunk.
+pub(crate) fn blob_content(blob: &crate::value::Blob) -> ReadableStream {
+    let chunk = Value::Bytes(crate::value::Bytes {
+        data: blob.bytes.clone(),
+        kind: crate::value::BytesKind::Uint8Array,
+    });
+    ReadableStream::new(futures_util::stream::iter([Ok(chunk)]))
+}
+
+/// A promise of the blob whose content `stream` carries: its chunks (bytes, or strings as
+/// UTF-8, as `new Blob(chunks)` takes them) read to the end.
+pub(crate) fn read_blob(stream: ReadableStream, content_type: String) -> crate::stub::Promise {
+    use futures_util::StreamExt;
+    let cell = crate::local_promise::LocalPromise::new();
+    crate::task::spawn_settling(cell.clone(), "reading a Blob".to_owned(), async move {
+        let mut stream = stream;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(Value::Bytes(b)) => bytes.extend_from_slice(&b.data),
+                Ok(Value::String(s)) => bytes.extend_from_slice(s.as_bytes()),
+                Ok(other) => {
+                    return crate::hook::Hook::error(RpcError::type_error(format!(
+                        "a Blob's stream must carry bytes, got {}",
+                        other.kind()
+                    )));
+                }
+                Err(e) => return crate::hook::Hook::error(e),
+            }
+        }
+        let blob = crate::value::Blob {
+            content_type,
+            bytes,
+        };
+        crate::hook::Hook::Value(Arc::new(Value::Blob(blob)))
+    });
+    crate::stub::Promise::from_hook(crate::hook::Hook::Local(cell))
+}

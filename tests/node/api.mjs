@@ -447,6 +447,16 @@ export class TestApi extends RpcTarget {
     });
   }
 
+  /** -> `new Blob([text], {type})`. */
+  makeBlob(text, type) {
+    return new Blob([text], { type });
+  }
+
+  /** -> `"<type>: <text>"` of a Blob. */
+  async describeBlob(blob) {
+    return `${blob.type}: ${await blob.text()}`;
+  }
+
   /** Writes `"chunk 1"` .. `"chunk <n>"` to `writable`, closes it; -> n. */
   async writeChunks(writable, n) {
     const writer = writable.getWriter();

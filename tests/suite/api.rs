@@ -115,6 +115,20 @@ impl RpcTarget for TestApi {
                     Err(RpcError::new("RangeError", "broken")),
                 ]),
             )))),
+            "makeBlob" => ready((|| {
+                Ok(Value::Blob(capnweb_runtime::value::Blob {
+                    bytes: arg::<String>(&args, 0)?.into_bytes(),
+                    content_type: arg(&args, 1)?,
+                }))
+            })()),
+            "describeBlob" => ready(match args.first() {
+                Some(Value::Blob(blob)) => Ok(Value::String(format!(
+                    "{}: {}",
+                    blob.content_type,
+                    String::from_utf8_lossy(&blob.bytes)
+                ))),
+                _ => Err(RpcError::type_error("describeBlob expects a Blob")),
+            }),
             "writeChunks" => Box::pin(async move {
                 let n: u32 = arg(&args, 1)?;
                 let Some(Value::WritableStream(stream)) = args.into_iter().next() else {

@@ -104,6 +104,30 @@ async fn the_server_reads_a_rust_stream() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_travel_both_ways() {
+    over_each(OVER, |api: Stub, over| async move {
+        let blob = api.call("makeBlob", ("hello, blob", "text/plain")).await.unwrap();
+        let expected = capnweb_runtime::value::Blob {
+            content_type: "text/plain".into(),
+            bytes: b"hello, blob".to_vec(),
+        };
+        assert_eq!(blob, Value::Blob(expected), "{over:?}");
+
+        let ours = capnweb_runtime::value::Blob {
+            content_type: "application/octet-stream".into(),
+            bytes: vec![0x68, 0x69, 0x21],
+        };
+        let described = api.call("describeBlob", vec![Value::Blob(ours)]);
+        assert_eq!(
+            described.await.unwrap(),
+            Value::from("application/octet-stream: hi!"),
+            "{over:?}"
+        );
+    })
+    .await;
+}
+
 /// An HTTP batch is one request and one response: a stream's chunks and their answers cannot
 /// fit, so streams are refused there with a clear error, whichever way they would go, and
 /// nothing waits forever.

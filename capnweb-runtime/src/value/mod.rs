@@ -21,7 +21,9 @@ pub(crate) use de::visit_number;
 pub use ser::to_value;
 pub(crate) use ser::{MapKeySerializer, is_safe_integer};
 pub(crate) use serde_impls::{is_magic, take_slot};
-pub use types::{BigInt, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined};
+pub use types::{
+    BigInt, Blob, Bytes, BytesKind, Date, JsError, RequestValue, ResponseValue, Undefined,
+};
 
 /// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 pub(crate) const MAX_SAFE_INTEGER: f64 = 9007199254740991.0;
@@ -81,6 +83,8 @@ pub enum Value {
     ReadableStream(crate::stream::ReadableStream),
     /// A `WritableStream`: chunks we write to the peer, or that it writes to us.
     WritableStream(crate::stream::WritableStream),
+    /// A `Blob`.
+    Blob(Blob),
 }
 
 impl Value {
@@ -106,6 +110,7 @@ impl Value {
             Value::Promise(_) => "promise",
             Value::ReadableStream(_) => "ReadableStream",
             Value::WritableStream(_) => "WritableStream",
+            Value::Blob(_) => "Blob",
         }
     }
 
@@ -148,6 +153,7 @@ impl PartialEq for Value {
             (Promise(a), Promise(b)) => a.same_target(b),
             (ReadableStream(a), ReadableStream(b)) => a.same_stream(b),
             (WritableStream(a), WritableStream(b)) => a.same_stream(b),
+            (Blob(a), Blob(b)) => a == b,
             _ => false,
         }
     }

@@ -166,6 +166,7 @@ impl Serialize for Value {
             Value::Promise(p) => p.serialize(serializer),
             Value::ReadableStream(s) => s.serialize(serializer),
             Value::WritableStream(s) => s.serialize(serializer),
+            Value::Blob(b) => b.serialize(serializer),
         }
     }
 }

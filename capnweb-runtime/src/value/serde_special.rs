@@ -17,6 +17,7 @@ const STUB: &str = "$capnweb::Stub";
 const PROMISE: &str = "$capnweb::Promise";
 const READABLE: &str = "$capnweb::ReadableStream";
 const WRITABLE: &str = "$capnweb::WritableStream";
+const BLOB: &str = "$capnweb::Blob";
 
 impl Serialize for BigInt {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -246,6 +247,26 @@ impl<'de> Deserialize<'de> for crate::stream::WritableStream {
         deserialize_magic(deserializer, WRITABLE, |v| match v {
             Value::WritableStream(s) => Ok(s),
             other => Err(wrong("a WritableStream", &other)),
+        })
+    }
+}
+
+impl Serialize for super::Blob {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_magic(
+            serializer,
+            BLOB,
+            Value::Blob(self.clone()),
+            &NoPlainForm("Blob"),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for super::Blob {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_magic(deserializer, BLOB, |v| match v {
+            Value::Blob(b) => Ok(b),
+            other => Err(wrong("a Blob", &other)),
         })
     }
 }

@@ -59,6 +59,17 @@ pub struct Bytes {
     pub kind: BytesKind,
 }
 
+/// A JavaScript `Blob`: a MIME type and bytes. It travels as a stream (`["blob", type,
+/// ["readable", id]]`), so it needs a session (not an HTTP batch); a received one is read
+/// whole before the call or result that holds it is delivered, as capnweb does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Blob {
+    /// The MIME type (`Blob.type`), possibly empty.
+    pub content_type: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
 /// A JavaScript `Error` as data: what `["error", name, message, stack, props]` carries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct JsError {

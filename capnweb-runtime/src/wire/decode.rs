@@ -143,11 +143,8 @@ impl Decoder<'_> {
             },
             "request" => self.eval_request(items, depth),
             "response" => self.eval_response(items, depth),
-            "blob" => match items.get(1) {
-                Some(Json::String(_)) if items.len() == 3 => Err(RpcError::protocol_as(
-                    "TypeError",
-                    "Blob values are not supported yet by this implementation.",
-                )),
+            "blob" => match (items.len(), items.get(1)) {
+                (3, Some(Json::String(_))) => self.eval_blob(items, depth),
                 _ => Err(unknown_special(&items)),
             },
             "import" | "pipeline" => self.eval_call_ref(items, depth),
@@ -155,6 +152,23 @@ impl Decoder<'_> {
             "export" | "promise" | "writable" | "readable" => self.eval_new_ref(items),
             _ => Err(unknown_special(&items)),
         }
+    }
+
+    /// `["blob", type, readable]`: a promise of the blob, settled once its stream has been
+    /// read whole (so the call or result holding it waits for it, as in capnweb).
+    fn eval_blob(&mut self, mut items: Vec<Json>, depth: usize) -> Result<Value, RpcError> {
+        let content = self.eval(items.pop().unwrap_or_default(), depth + 1)?;
+        let Value::ReadableStream(stream) = content else {
+            return Err(RpcError::protocol_as(
+                "TypeError",
+                "Blob content must be serialized as a ReadableStream.",
+            ));
+        };
+        let content_type = match items.pop() {
+            Some(Json::String(t)) => t,
+            _ => String::new(),
+        };
+        Ok(Value::Promise(crate::stream::read_blob(stream, content_type)))
     }
 
     /// `["import"|"pipeline", id, path?, args?]`.

@@ -166,6 +166,13 @@ impl Encoder<'_> {
             Value::Promise(promise) => self.refs.promise(promise, out)?,
             Value::ReadableStream(stream) => self.refs.readable(stream, out)?,
             Value::WritableStream(stream) => self.refs.writable(stream, out)?,
+            Value::Blob(blob) => {
+                out.push_str(r#"["blob","#);
+                write_string(&blob.content_type, out);
+                out.push(',');
+                self.refs.readable(&crate::stream::blob_content(blob), out)?;
+                out.push(']');
+            }
         }
         Ok(())
     }
