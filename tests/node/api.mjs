@@ -447,6 +447,16 @@ export class TestApi extends RpcTarget {
     });
   }
 
+  /** -> `"<method> <url>: <body text>"` of a Request. */
+  async describeRequest(request) {
+    return `${request.method} ${request.url}: ${await request.text()}`;
+  }
+
+  /** -> `new Response(text, {status: 201})`: its body travels as a stream. */
+  makeResponse(text) {
+    return new Response(text, { status: 201 });
+  }
+
   /** -> `new Blob([text], {type})`. */
   makeBlob(text, type) {
     return new Blob([text], { type });

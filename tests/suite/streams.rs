@@ -107,7 +107,10 @@ async fn the_server_reads_a_rust_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_travel_both_ways() {
     over_each(OVER, |api: Stub, over| async move {
-        let blob = api.call("makeBlob", ("hello, blob", "text/plain")).await.unwrap();
+        let blob = api
+            .call("makeBlob", ("hello, blob", "text/plain"))
+            .await
+            .unwrap();
         let expected = capnweb_runtime::value::Blob {
             content_type: "text/plain".into(),
             bytes: b"hello, blob".to_vec(),
@@ -157,6 +160,54 @@ async fn streams_are_refused_in_an_http_batch_with_a_clear_error() {
         // The server cannot send one either: the batch fails with the server's reason.
         let error = chunks.unwrap_err();
         assert!(error.to_string().contains("HTTP batch"), "{error:?}");
+    })
+    .await;
+}
+
+/// A Response's body from TypeScript is a stream we read; a Request we send can carry a
+/// stream body that TypeScript reads with `request.text()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_response_bodies_are_streams() {
+    use capnweb_runtime::value::{Bytes, BytesKind, Object, RequestValue};
+    over_each(&[Over::NodeWebSocket], |api: Stub, _| async move {
+        let Value::Response(response) = api.call("makeResponse", ("a body",)).await.unwrap() else {
+            panic!("makeResponse returns a Response");
+        };
+        assert_eq!(response.init.get("status"), Some(&Value::from(201)));
+        let Value::ReadableStream(body) = response.body else {
+            panic!("the body is a stream: {:?}", response.body);
+        };
+        let mut text = Vec::new();
+        for chunk in body.collect::<Vec<_>>().await {
+            match chunk.unwrap() {
+                Value::Bytes(b) => text.extend_from_slice(&b.data),
+                other => panic!("a body chunk is bytes: {other:?}"),
+            }
+        }
+        assert_eq!(text, b"a body");
+
+        let part = |s: &str| {
+            Ok(Value::Bytes(Bytes {
+                data: s.as_bytes().to_vec(),
+                kind: BytesKind::Uint8Array,
+            }))
+        };
+        let body = ReadableStream::new(futures_util::stream::iter([
+            part("part 1, "),
+            part("part 2"),
+        ]));
+        let mut init = Object::new();
+        init.insert("method".into(), Value::from("POST"));
+        init.insert("body".into(), Value::ReadableStream(body));
+        let request = Value::Request(Box::new(RequestValue {
+            url: "https://example.com/upload".into(),
+            init,
+        }));
+        let described = api.call("describeRequest", vec![request]).await.unwrap();
+        assert_eq!(
+            described,
+            Value::from("POST https://example.com/upload: part 1, part 2")
+        );
     })
     .await;
 }

@@ -168,7 +168,10 @@ impl Decoder<'_> {
             Some(Json::String(t)) => t,
             _ => String::new(),
         };
-        Ok(Value::Promise(crate::stream::read_blob(stream, content_type)))
+        Ok(Value::Promise(crate::stream::read_blob(
+            stream,
+            content_type,
+        )))
     }
 
     /// `["import"|"pipeline", id, path?, args?]`.

@@ -152,7 +152,18 @@ impl Encoder<'_> {
                 out.push_str(r#"["request","#);
                 write_string(&req.url, out);
                 out.push(',');
-                self.enc_init(&req.init, depth, out)?;
+                // A body needs `duplex: "half"` for `new Request` (capnweb always sends it).
+                let has_body = req
+                    .init
+                    .get("body")
+                    .is_some_and(|b| !matches!(b, Value::Null | Value::Undefined));
+                if has_body && !req.init.contains_key("duplex") {
+                    let mut init = req.init.clone();
+                    init.insert("duplex".into(), Value::from("half"));
+                    self.enc_init(&init, depth, out)?;
+                } else {
+                    self.enc_init(&req.init, depth, out)?;
+                }
                 out.push(']');
             }
             Value::Response(resp) => {
@@ -170,7 +181,8 @@ impl Encoder<'_> {
                 out.push_str(r#"["blob","#);
                 write_string(&blob.content_type, out);
                 out.push(',');
-                self.refs.readable(&crate::stream::blob_content(blob), out)?;
+                self.refs
+                    .readable(&crate::stream::blob_content(blob), out)?;
                 out.push(']');
             }
         }
