@@ -152,12 +152,10 @@ impl Encoder<'_> {
                 out.push_str(r#"["request","#);
                 write_string(&req.url, out);
                 out.push(',');
-                // A body needs `duplex: "half"` for `new Request` (capnweb always sends it).
-                let has_body = req
-                    .init
-                    .get("body")
-                    .is_some_and(|b| !matches!(b, Value::Null | Value::Undefined));
-                if has_body && !req.init.contains_key("duplex") {
+                // A stream body needs `duplex: "half"` for `new Request` (capnweb's bodies
+                // are always streams, and it always sends it).
+                let streamed = matches!(req.init.get("body"), Some(Value::ReadableStream(_)));
+                if streamed && !req.init.contains_key("duplex") {
                     let mut init = req.init.clone();
                     init.insert("duplex".into(), Value::from("half"));
                     self.enc_init(&init, depth, out)?;
