@@ -283,6 +283,16 @@ impl WritableStream {
         }
     }
 
+    /// This stream as a `futures::Sink` (`send` writes, `close` closes; `SinkExt::send_all`
+    /// from a local stream and the rest of `SinkExt` work on it).
+    pub fn into_sink(self) -> WritableSink {
+        WritableSink {
+            stream: self,
+            pending: None,
+            closing: false,
+        }
+    }
+
     /// Whether both handles are the same stream.
     pub fn same_stream(&self, other: &WritableStream) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -293,6 +303,63 @@ impl WritableStream {
         WriterTarget {
             stream: self.clone(),
         }
+    }
+}
+
+/// A [`WritableStream`] as a `futures::Sink` (see [`WritableStream::into_sink`]).
+pub struct WritableSink {
+    stream: WritableStream,
+    /// The write (or close) under way.
+    pending: Option<Pin<Box<dyn std::future::Future<Output = Result<(), RpcError>> + Send>>>,
+    closing: bool,
+}
+
+impl WritableSink {
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), RpcError>> {
+        match self.pending.as_mut() {
+            None => Poll::Ready(Ok(())),
+            Some(fut) => {
+                let outcome = std::task::ready!(fut.as_mut().poll(cx));
+                self.pending = None;
+                Poll::Ready(outcome)
+            }
+        }
+    }
+}
+
+impl futures_util::Sink<Value> for WritableSink {
+    type Error = RpcError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), RpcError>> {
+        self.get_mut().poll_pending(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, chunk: Value) -> Result<(), RpcError> {
+        let this = self.get_mut();
+        let stream = this.stream.clone();
+        this.pending = Some(Box::pin(async move { stream.write(chunk).await }));
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), RpcError>> {
+        self.get_mut().poll_pending(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), RpcError>> {
+        let this = self.get_mut();
+        if !this.closing {
+            std::task::ready!(this.poll_pending(cx))?;
+            this.closing = true;
+            let stream = this.stream.clone();
+            this.pending = Some(Box::pin(async move { stream.close().await }));
+        }
+        this.poll_pending(cx)
+    }
+}
+
+impl std::fmt::Debug for WritableSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WritableSink")
     }
 }
 

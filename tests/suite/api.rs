@@ -10,7 +10,7 @@ use capnweb_runtime::value::{Date, Object};
 use capnweb_runtime::{
     Args, CallFuture, RpcError, RpcTarget, Session, Stub, Value, from_value, to_value,
 };
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 
 /// How many times tracked objects (counters) with each key were dropped.
@@ -134,10 +134,12 @@ impl RpcTarget for TestApi {
                 let Some(Value::WritableStream(stream)) = args.into_iter().next() else {
                     return Err(RpcError::type_error("writeChunks expects a WritableStream"));
                 };
+                // Through the `Sink` adapter: `send` writes, `close` closes.
+                let mut sink = stream.into_sink();
                 for i in 1..=n {
-                    stream.write(format!("chunk {i}")).await?;
+                    sink.send(Value::from(format!("chunk {i}"))).await?;
                 }
-                stream.close().await?;
+                sink.close().await?;
                 Ok(Value::from(n))
             }),
             "sumStream" => Box::pin(async move {

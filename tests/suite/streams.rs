@@ -131,6 +131,30 @@ async fn blobs_travel_both_ways() {
     .await;
 }
 
+/// capnweb cannot send a stream inside a `.map()` program either (it is replayed per
+/// element): using one in the callback fails the map with a clear error, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_in_a_map_callback_is_refused() {
+    over_each(
+        &[Over::Memory, Over::NodeWebSocket],
+        |api: Stub, over| async move {
+            let stream = ReadableStream::new(futures_util::stream::iter([Ok(Value::from(1))]));
+            let ids = api.call("listUserIds", ());
+            let mapped = ids.map(|_id| {
+                Value::Promise(api.call("echo", vec![Value::ReadableStream(stream.clone())]))
+            });
+            let error = mapped.await.unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("cannot be used inside a .map() callback"),
+                "{over:?}: {error:?}"
+            );
+        },
+    )
+    .await;
+}
+
 /// An HTTP batch is one request and one response: a stream's chunks and their answers cannot
 /// fit, so streams are refused there with a clear error, whichever way they would go, and
 /// nothing waits forever.

@@ -41,6 +41,9 @@ struct Recorder {
     id: u64,
     instructions: Vec<String>,
     captures: Vec<Hook>,
+    /// The first operation the callback made that cannot be recorded: the whole map fails
+    /// with it (a partial program would run something other than the callback).
+    failed: Option<RpcError>,
 }
 
 thread_local! {
@@ -78,7 +81,10 @@ pub(crate) fn intercept(
         let top = stack.len() - 1;
         match record_op(&mut stack, top, hook, path, args) {
             Ok(h) => h,
-            Err(e) => Hook::error(e),
+            Err(e) => {
+                stack[top].failed.get_or_insert_with(|| e.clone());
+                Hook::error(e)
+            }
         }
     }))
 }
@@ -221,6 +227,7 @@ pub(crate) fn map_with(subject: &Hook, f: impl FnOnce(Promise) -> Value) -> Hook
             id,
             instructions: Vec::new(),
             captures: Vec::new(),
+            failed: None,
         })
     });
     let mut popper = Popper { armed: true };
@@ -250,6 +257,9 @@ pub(crate) fn map_with(subject: &Hook, f: impl FnOnce(Promise) -> Value) -> Hook
         let Some(mut rec) = stack.pop() else {
             return Hook::error(RpcError::Capability("map recorder lost".into()));
         };
+        if let Some(failed) = rec.failed.take() {
+            return Hook::error(failed);
+        }
         rec.instructions.push(last);
         if stack.is_empty() {
             drop(stack);
