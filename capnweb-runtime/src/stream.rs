@@ -306,11 +306,14 @@ impl WritableStream {
     }
 }
 
+/// A write or close under way.
+type Step = Pin<Box<dyn std::future::Future<Output = Result<(), RpcError>> + Send>>;
+
 /// A [`WritableStream`] as a `futures::Sink` (see [`WritableStream::into_sink`]).
 pub struct WritableSink {
     stream: WritableStream,
     /// The write (or close) under way.
-    pending: Option<Pin<Box<dyn std::future::Future<Output = Result<(), RpcError>> + Send>>>,
+    pending: Option<Step>,
     closing: bool,
 }
 
