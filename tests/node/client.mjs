@@ -841,6 +841,30 @@ scenario("streams.writable-argument", async (ctx) => {
   await expectNoLeaksSoon(ctx.main);
 });
 
+scenario("streams.bodies", async (ctx) => {
+  const response = await ctx.api.makeResponse("a body");
+  expectEqual(response.status, 201, "response status");
+  expectEqual(await response.text(), "a body", "response body read as a stream");
+  const request = new Request("https://example.com/upload", {
+    method: "POST",
+    body: new Blob(["part 1, ", "part 2"]).stream(),
+    duplex: "half",
+  });
+  expectEqual(
+    await ctx.api.describeRequest(request),
+    "POST https://example.com/upload: part 1, part 2",
+    "describeRequest(request with a stream body)",
+  );
+  const blob = await ctx.api.makeBlob("hello, blob", "text/plain");
+  expectEqual(`${blob.type}: ${await blob.text()}`, "text/plain: hello, blob", "makeBlob");
+  expectEqual(
+    await ctx.api.describeBlob(new Blob(["hi!"], { type: "application/octet-stream" })),
+    "application/octet-stream: hi!",
+    "describeBlob",
+  );
+  await expectNoLeaksSoon(ctx.main);
+});
+
 // ---------------------------------------------------------------------------
 // Runner
 // ---------------------------------------------------------------------------

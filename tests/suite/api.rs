@@ -115,6 +115,8 @@ impl RpcTarget for TestApi {
                     Err(RpcError::new("RangeError", "broken")),
                 ]),
             )))),
+            "makeResponse" => ready(arg(&args, 0).map(response_with_body)),
+            "describeRequest" => Box::pin(describe_request(args.into_iter().next())),
             "makeBlob" => ready((|| {
                 Ok(Value::Blob(capnweb_runtime::value::Blob {
                     bytes: arg::<String>(&args, 0)?.into_bytes(),
@@ -122,11 +124,7 @@ impl RpcTarget for TestApi {
                 }))
             })()),
             "describeBlob" => ready(match args.first() {
-                Some(Value::Blob(blob)) => Ok(Value::String(format!(
-                    "{}: {}",
-                    blob.content_type,
-                    String::from_utf8_lossy(&blob.bytes)
-                ))),
+                Some(Value::Blob(blob)) => Ok(Value::String(describe_blob(blob))),
                 _ => Err(RpcError::type_error("describeBlob expects a Blob")),
             }),
             "writeChunks" => Box::pin(async move {
@@ -406,4 +404,53 @@ impl Drop for Counter {
     fn drop(&mut self) {
         *drops().entry(self.key.clone()).or_default() += 1;
     }
+}
+
+/// `makeResponse(text)`: a 201 response whose body is a stream of `text`'s bytes.
+pub fn response_with_body(text: String) -> Value {
+    let chunk = Value::Bytes(capnweb_runtime::value::Bytes {
+        data: text.into_bytes(),
+        kind: capnweb_runtime::value::BytesKind::Uint8Array,
+    });
+    let body = ReadableStream::new(futures_util::stream::iter([Ok(chunk)]));
+    let mut init = Object::new();
+    init.insert("status".into(), Value::from(201));
+    Value::Response(Box::new(capnweb_runtime::value::ResponseValue {
+        body: Value::ReadableStream(body),
+        init,
+    }))
+}
+
+/// `describeRequest(request)`: `"<method> <url>: <body text>"`, the body read as a stream.
+pub async fn describe_request(request: Option<Value>) -> Result<Value, RpcError> {
+    let Some(Value::Request(request)) = request else {
+        return Err(RpcError::type_error("describeRequest expects a Request"));
+    };
+    let method = match request.init.get("method") {
+        Some(Value::String(m)) => m.clone(),
+        _ => "GET".to_owned(),
+    };
+    let mut text = Vec::new();
+    if let Some(Value::ReadableStream(body)) = request.init.get("body") {
+        let mut body = body.clone();
+        while let Some(chunk) = body.next().await {
+            if let Value::Bytes(b) = chunk? {
+                text.extend_from_slice(&b.data);
+            }
+        }
+    }
+    Ok(Value::String(format!(
+        "{method} {}: {}",
+        request.url,
+        String::from_utf8_lossy(&text)
+    )))
+}
+
+/// `describeBlob(blob)`: `"<type>: <text>"`.
+pub fn describe_blob(blob: &capnweb_runtime::value::Blob) -> String {
+    format!(
+        "{}: {}",
+        blob.content_type,
+        String::from_utf8_lossy(&blob.bytes)
+    )
 }

@@ -56,6 +56,7 @@ pub(crate) const ALL_SCENARIOS: &[&str] = &[
     "streams.readable-result",
     "streams.readable-argument",
     "streams.writable-argument",
+    "streams.bodies",
 ];
 
 /// How long a Node server may take to print its `LISTENING <port>` line.

@@ -163,3 +163,77 @@ async fn a_disconnect_mid_stream_fails_both_ends() {
     drop((client, server));
     assert_tasks_at_most(before).await;
 }
+
+/// `drain(stream)` reads every chunk slowly (a pause every 16 chunks) and records the most
+/// chunks the writer was ahead of it at any read.
+struct Drainer {
+    taken: Arc<AtomicU32>,
+    most_ahead: Arc<AtomicU32>,
+}
+
+impl RpcTarget for Drainer {
+    fn call(self: Arc<Self>, _method: &str, args: Args) -> CallFuture {
+        Box::pin(async move {
+            let Some(Value::ReadableStream(mut stream)) = args.into_values().into_iter().next()
+            else {
+                return Err(RpcError::type_error("a ReadableStream"));
+            };
+            let mut read = 0u32;
+            let mut bytes = 0usize;
+            while let Some(chunk) = stream.next().await {
+                if let Value::String(s) = chunk? {
+                    bytes += s.len();
+                }
+                read += 1;
+                let ahead = self.taken.load(Ordering::SeqCst) - read;
+                self.most_ahead.fetch_max(ahead, Ordering::SeqCst);
+                if read.is_multiple_of(16) {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            Ok(Value::from(bytes as f64))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_megabytes_through_a_slow_reader_stay_within_the_window() {
+    const CHUNK: usize = 64 * 1024;
+    const CHUNKS: u32 = 1600; // 100 MiB
+    let before = alive_tasks();
+    let taken = Arc::new(AtomicU32::new(0));
+    let most_ahead = Arc::new(AtomicU32::new(0));
+    let (near, far) = memory::pair();
+    let drainer = Drainer {
+        taken: taken.clone(),
+        most_ahead: most_ahead.clone(),
+    };
+    let server = Session::new(far, Some(Stub::new(drainer)));
+    let client = Session::new(near, None);
+    let chunk = "x".repeat(CHUNK);
+    let counter = taken.clone();
+    let source = ReadableStream::new(futures_util::stream::iter(0..CHUNKS).map(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(Value::from(chunk.as_str()))
+    }));
+    let drained = client
+        .main()
+        .call("drain", vec![Value::ReadableStream(source)]);
+    let total = tokio::time::timeout(Duration::from_secs(120), drained)
+        .await
+        .expect("100 MiB within 2 minutes")
+        .unwrap();
+    assert_eq!(total, Value::from((CHUNK as u32 * CHUNKS) as f64));
+    // In flight at most: a window of messages (each a little over a chunk), the pipe's
+    // buffer, and the chunk each side holds.
+    let bound = (STREAM_WINDOW / CHUNK + 1 + PIPE_BUFFER + 2) as u32;
+    let most = most_ahead.load(Ordering::SeqCst);
+    assert!(
+        most <= bound,
+        "the writer ran {most} chunks ({} KiB) ahead of the reader; the bound is {bound}",
+        most as usize * CHUNK / 1024
+    );
+    assert_no_leaks(&[&client, &server]).await;
+    drop((client, server));
+    assert_tasks_at_most(before).await;
+}

@@ -193,7 +193,7 @@ async fn streams_are_refused_in_an_http_batch_with_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_and_response_bodies_are_streams() {
     use capnweb_runtime::value::{Bytes, BytesKind, Object, RequestValue};
-    over_each(&[Over::NodeWebSocket], |api: Stub, _| async move {
+    over_each(OVER, |api: Stub, _| async move {
         let Value::Response(response) = api.call("makeResponse", ("a body",)).await.unwrap() else {
             panic!("makeResponse returns a Response");
         };

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use capnweb_runtime::stream::{RpcSink, RpcStream};
 use capnweb_runtime::transport::memory;
-use capnweb_runtime::value::Date;
+use capnweb_runtime::value::{Blob, Date};
 use capnweb_runtime::{RpcError, Server, Session, Stub, Value, rpc_interface, rpc_target};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -121,6 +121,14 @@ pub trait TestApi {
     async fn sum_stream(&self, stream: RpcStream<f64>) -> Result<f64, RpcError>;
     /// Writes `"chunk 1"` .. `"chunk <n>"` into `writable` and closes it; `n`.
     async fn write_chunks(&self, writable: RpcSink<String>, n: u32) -> Result<u32, RpcError>;
+    /// A 201 response whose body streams `text`.
+    async fn make_response(&self, text: String) -> Value;
+    /// `"<method> <url>: <body text>"` of a request.
+    async fn describe_request(&self, request: Value) -> Result<Value, RpcError>;
+    /// A blob of `text`.
+    async fn make_blob(&self, text: String, content_type: String) -> Blob;
+    /// `"<type>: <text>"` of a blob.
+    async fn describe_blob(&self, blob: Blob) -> String;
 }
 
 /// The user directory.
@@ -361,6 +369,25 @@ impl TestApi for TypedApi {
 
     async fn read_chunks(&self, n: u32) -> RpcStream<Seq> {
         RpcStream::new(futures_util::stream::iter(1..=n).map(|seq| Seq { seq }))
+    }
+
+    async fn make_response(&self, text: String) -> Value {
+        crate::api::response_with_body(text)
+    }
+
+    async fn describe_request(&self, request: Value) -> Result<Value, RpcError> {
+        crate::api::describe_request(Some(request)).await
+    }
+
+    async fn make_blob(&self, text: String, content_type: String) -> Blob {
+        Blob {
+            content_type,
+            bytes: text.into_bytes(),
+        }
+    }
+
+    async fn describe_blob(&self, blob: Blob) -> String {
+        crate::api::describe_blob(&blob)
     }
 
     async fn write_chunks(&self, writable: RpcSink<String>, n: u32) -> Result<u32, RpcError> {
