@@ -14,6 +14,8 @@ use crate::{Config, Report, Transport, TransportReport, generate, mutate, seeds}
 
 /// Largest corpus kept per transport.
 const MAX_CORPUS: usize = 4096;
+/// How often a progress line is printed.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// Most re-runs spent shrinking one finding.
 const MAX_SHRINK_EXECS: usize = 40;
 
@@ -110,7 +112,21 @@ async fn fuzz_one(
         corpus: 0,
     };
     let start = Instant::now();
+    let mut next_progress = PROGRESS_EVERY;
     while start.elapsed() < time {
+        if start.elapsed() >= next_progress {
+            // On stderr, so a run that dies (a stack overflow aborts the process) still shows
+            // how far it got.
+            eprintln!(
+                "  {} {:>4.0} s: {} execs, {} failing, corpus {}",
+                transport.name(),
+                start.elapsed().as_secs_f64(),
+                summary.execs,
+                summary.failing_execs,
+                corpus.inputs.len()
+            );
+            next_progress += PROGRESS_EVERY;
+        }
         let input = next_input(&mut rng, &seeds, &corpus, config.max_frames);
         let mut exec_rng = rng.fork();
         if let Some(dir) = &config.findings_dir {

@@ -69,8 +69,8 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
         }
     }
     let seconds = seconds.ok_or("--seconds is required")?;
-    if !(seconds > 0.0) {
-        return Err("--seconds must be positive".into());
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err("--seconds must be a positive number".into());
     }
     let mut config = Config::new(&transports, Duration::from_secs_f64(seconds));
     config.seed = seed.unwrap_or_else(|| {

@@ -61,7 +61,7 @@ fn mutate_once(rng: &mut Rng, input: &mut Vec<String>, donor: &[String]) {
                 let sep = if rng.one_in(2) { "\n" } else { " " };
                 input[i] = format!("{}{sep}{next}", input[i]);
             }
-            2 => input[i].push_str(*rng.pick(&[" ", "\n", "\r\n", "]", ",", "\u{feff}"])),
+            2 => input[i].push_str(rng.pick::<&str>(&[" ", "\n", "\r\n", "]", ",", "\u{feff}"])),
             _ => input[i].insert(0, *rng.pick(&[' ', '\u{feff}', '\n'])),
         },
     }
@@ -137,7 +137,7 @@ fn replace_number(rng: &mut Rng, frame: &mut String) {
     {
         end += 1;
     }
-    frame.replace_range(start..end, *rng.pick(NUMBERS));
+    frame.replace_range(start..end, rng.pick::<&str>(NUMBERS));
 }
 
 /// Edge values for a string found in the text (a method name, a tag, a key).
@@ -177,7 +177,7 @@ fn replace_string(rng: &mut Rng, frame: &mut String) {
     if frame[start..end].contains('\\') {
         return;
     }
-    frame.replace_range(start..=end, *rng.pick(STRINGS));
+    frame.replace_range(start..=end, rng.pick::<&str>(STRINGS));
 }
 
 /// Repeats a slice of the text a few times (deeper nesting, longer lists).
