@@ -26,6 +26,7 @@ mod node_batch;
 mod panics;
 mod pipeline;
 mod pki;
+mod promise_cycles;
 mod raw_peer;
 mod readme;
 mod reconnect;

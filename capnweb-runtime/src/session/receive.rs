@@ -97,19 +97,29 @@ impl State {
         let limits = session.limits;
         match msg {
             Message::Pull(id) => self.receive_pull(id, fx)?,
+            // Whether `id` is an import to settle is decided before the value is read, as
+            // capnweb does: a value that introduces `["promise", id]` itself must not become
+            // that promise's own resolution (a cycle that kept everything in it alive).
             Message::Resolve(id, expr) => {
+                let known = self.imports.contains_key(&id);
                 let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
-                self.settle_import(session, id, Hook::from_payload(value), fx);
+                let hook = Hook::from_payload(value);
+                if known {
+                    self.settle_import(session, id, hook, fx);
+                } else {
+                    fx.drops.push(hook);
+                }
             }
             Message::Reject(id, expr) => {
+                let known = self.imports.contains_key(&id);
                 let value = expr.decode(0, &limits, &mut SessionDecoder::new(self, fx, session))?;
-                self.settle_import(
-                    session,
-                    id,
-                    // A thrown plain value may have been kept as text; errors carry trees.
-                    Hook::error(RpcError::from_wire_value(value.into_value())),
-                    fx,
-                );
+                // A thrown plain value may have been kept as text; errors carry trees.
+                let hook = Hook::error(RpcError::from_wire_value(value.into_value()));
+                if known {
+                    self.settle_import(session, id, hook, fx);
+                } else {
+                    fx.drops.push(hook);
+                }
             }
             Message::Release(id, count) => self.receive_release(id, count, fx)?,
             Message::Push(_) | Message::Stream(_) | Message::Pipe | Message::Abort(_) => {}
