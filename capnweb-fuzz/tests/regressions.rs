@@ -30,7 +30,8 @@ fn replay(frames: &[&str]) {
 /// The peer's promise `-1` is our push result 1; the peer resolves it to a property of that
 /// same result. Resolving the local promise to a promise queued on itself recursed without end
 /// (`LocalPromise::resolve` -> `Hook::get` -> a new queued promise -> `resolve` ...) and the
-/// stack overflow aborted the whole server process. Fails until that cycle is refused.
+/// stack overflow aborted the whole server process; such a resolution is now refused as a
+/// chaining cycle.
 #[test]
 fn a_promise_resolved_to_a_property_of_itself_does_not_overflow_the_stack() {
     replay(&[

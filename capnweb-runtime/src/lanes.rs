@@ -43,13 +43,51 @@ impl Waiting {
     }
 }
 
+/// How long after the normal end of an HTTP batch its calls may still wait for arguments the
+/// batch settled before they are dropped: far longer than delivering settled work takes.
+pub(crate) const BATCH_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The lanes of one session, by target.
-#[derive(Default)]
 pub(crate) struct Lanes {
     open: Mutex<HashMap<usize, mpsc::UnboundedSender<Waiting>>>,
+    /// Set when the calls still waiting must be dropped (their guards reject them).
+    closed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            open: Mutex::default(),
+            closed: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl Lanes {
+    /// Drops every call still waiting for its arguments, now and from now on.
+    pub(crate) fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// [`close`](Self::close) after `grace`, if any call is waiting (no task otherwise).
+    pub(crate) fn close_after(self: &Arc<Self>, grace: std::time::Duration) {
+        if self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return;
+        }
+        let lanes = self.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(grace).await;
+                lanes.close();
+            });
+        }
+    }
+
     /// Queues `waiting` on the lane of the target at `key`, starting the lane if it has none.
     pub(crate) fn enqueue(scope: &Arc<CallScope>, key: usize, waiting: Waiting) {
         let mut open = scope.lanes.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -70,8 +108,18 @@ impl Lanes {
 }
 
 async fn run_lane(scope: Arc<CallScope>, key: usize, mut queue: mpsc::UnboundedReceiver<Waiting>) {
+    let mut closed = scope.lanes.closed.subscribe();
     let mut waiting = FuturesUnordered::new();
     loop {
+        if *closed.borrow_and_update() {
+            scope
+                .lanes
+                .open
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            return;
+        }
         while let Ok(next) = queue.try_recv() {
             waiting.push(next.run());
         }
@@ -87,6 +135,7 @@ async fn run_lane(scope: Arc<CallScope>, key: usize, mut queue: mpsc::UnboundedR
         }
         tokio::select! {
             biased;
+            _ = closed.changed() => {}
             Some(next) = queue.recv() => waiting.push(next.run()),
             Some(()) = waiting.next() => {}
         }

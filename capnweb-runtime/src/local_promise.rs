@@ -1,7 +1,7 @@
 //! [`LocalPromise`]: a result being computed on this side, with calls queued in order until it
 //! settles.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::oneshot;
 
@@ -40,17 +40,48 @@ enum State {
 /// A promise settled by local code (a running target call, a substitution, a forwarded call).
 pub(crate) struct LocalPromise {
     state: Mutex<State>,
+    /// For the result of an operation queued on another promise: that promise. A promise
+    /// resolved to one of its own descendants would forward to itself without end (a peer can
+    /// send exactly that: a promise resolved to a property of itself), so `resolve` follows
+    /// these links to refuse it, as JavaScript refuses a chaining cycle.
+    parent: Option<Weak<LocalPromise>>,
 }
+
+/// How far `resolve` follows parent links: deeper than any pipeline an application writes.
+const MAX_ANCESTRY: usize = 100_000;
 
 impl LocalPromise {
     pub(crate) fn new() -> Arc<LocalPromise> {
+        LocalPromise::with_parent(None)
+    }
+
+    fn with_parent(parent: Option<Weak<LocalPromise>>) -> Arc<LocalPromise> {
         Arc::new(LocalPromise {
             state: Mutex::new(State::Pending {
                 queue: Vec::new(),
                 waiters: Vec::new(),
                 in_flight: None,
             }),
+            parent,
         })
+    }
+
+    /// Whether `hook` is this promise or a result derived from it (an operation queued on it,
+    /// or on such a result).
+    fn is_derived(&self, hook: &Hook) -> bool {
+        let Hook::Local(mut next) = hook.clone() else {
+            return false;
+        };
+        for _ in 0..MAX_ANCESTRY {
+            if std::ptr::eq(Arc::as_ptr(&next), self) {
+                return true;
+            }
+            match next.parent.as_ref().and_then(Weak::upgrade) {
+                Some(parent) => next = parent,
+                None => return false,
+            }
+        }
+        false
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -60,6 +91,13 @@ impl LocalPromise {
     /// Settles the promise with `hook` (which may itself be another promise) and delivers the
     /// queued operations in the order they were made. Settling twice keeps the first outcome.
     pub(crate) fn resolve(&self, hook: Hook) {
+        let hook = if self.is_derived(&hook) {
+            Hook::error(RpcError::type_error(
+                "Chaining cycle detected for promise: it was resolved to a result derived from itself",
+            ))
+        } else {
+            hook
+        };
         let (mut queue, waiters, in_flight) = {
             let mut st = self.lock();
             match &mut *st {
@@ -117,11 +155,11 @@ impl LocalPromise {
         }
     }
 
-    fn enqueue(&self, op: Op) -> Result<Hook, (Hook, Op)> {
+    fn enqueue(self: &Arc<Self>, op: Op) -> Result<Hook, (Hook, Op)> {
         let mut st = self.lock();
         match &mut *st {
             State::Pending { queue, .. } | State::Draining { queue, .. } => {
-                let result = LocalPromise::new();
+                let result = LocalPromise::with_parent(Some(Arc::downgrade(self)));
                 queue.push(Queued {
                     op,
                     result: result.clone(),
@@ -132,7 +170,7 @@ impl LocalPromise {
         }
     }
 
-    pub(crate) fn call(&self, path: &[PropertyKey], args: Args) -> Hook {
+    pub(crate) fn call(self: &Arc<Self>, path: &[PropertyKey], args: Args) -> Hook {
         match self.enqueue(Op::Call(path.to_vec(), args)) {
             Ok(h) => h,
             Err((hook, Op::Call(path, args))) => hook.call(&path, args),
@@ -140,7 +178,7 @@ impl LocalPromise {
         }
     }
 
-    pub(crate) fn get(&self, path: &[PropertyKey]) -> Hook {
+    pub(crate) fn get(self: &Arc<Self>, path: &[PropertyKey]) -> Hook {
         match self.enqueue(Op::Get(path.to_vec())) {
             Ok(h) => h,
             Err((hook, Op::Get(path))) => hook.get(&path),

@@ -207,7 +207,7 @@ pub(crate) struct CallScope {
     /// How long a method may run for one of the peer's calls (`SessionOptions`).
     method_time_limit: Option<std::time::Duration>,
     /// Calls waiting for promise arguments, by target.
-    pub(crate) lanes: crate::lanes::Lanes,
+    pub(crate) lanes: Arc<crate::lanes::Lanes>,
 }
 
 impl CallScope {
@@ -216,7 +216,7 @@ impl CallScope {
             reason: OnceLock::new(),
             ended: Notify::new(),
             method_time_limit,
-            lanes: crate::lanes::Lanes::default(),
+            lanes: Arc::default(),
         })
     }
 

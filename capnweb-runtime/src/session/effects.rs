@@ -153,6 +153,12 @@ impl Effects {
             // to its end, as it would on capnweb.
             if !matches!(reason, RpcError::BatchEnded(_)) {
                 session.calls.cancel(reason.clone());
+            } else {
+                // A call still waiting for its arguments can get them from the batch only if
+                // they settled in it (its other imports were just rejected); one still waiting
+                // after a grace period waits on a cycle (an argument resolved to the call's
+                // own result) and would hold its task and the batch's objects forever.
+                session.calls.lanes.close_after(crate::lanes::BATCH_GRACE);
             }
             for cb in callbacks {
                 run_contained("an on_broken callback", || cb(&reason));
