@@ -53,6 +53,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod active;
+mod attenuate;
 pub mod batch;
 mod error;
 mod hook;
@@ -74,6 +75,7 @@ mod typed;
 pub mod value;
 pub mod wire;
 
+pub use attenuate::{Revoker, revocable};
 pub use capnweb_macros::{rpc_interface, rpc_target};
 pub use error::{ErrorSource, RpcError};
 #[cfg(feature = "server")]

@@ -2,6 +2,7 @@
 
 mod api;
 mod arrival_order;
+mod attenuation;
 mod client_behaviour;
 mod departures;
 mod drops;

@@ -32,6 +32,19 @@ pub trait RpcClient: Clone + Send + Sync + Sized + 'static {
         ResolveFuture::new(self.stub())
     }
 
+    /// A view of this capability that allows only the methods and properties named in
+    /// `members` (wire names); see [`Stub::restrict`].
+    fn restrict(&self, members: &[&str]) -> Self {
+        Self::from_stub(self.stub().restrict(members.iter().copied()))
+    }
+
+    /// A revocable view of this capability and the handle that revokes it; see
+    /// [`revocable`](crate::revocable).
+    fn revocable(&self) -> (Self, crate::Revoker) {
+        let (view, revoker) = crate::revocable(self.stub());
+        (Self::from_stub(view), revoker)
+    }
+
     /// Waits until this capability stops working because its connection ended, and returns
     /// why ([`Stub::closed`]; never returns for a local object).
     fn closed(&self) -> impl std::future::Future<Output = RpcError> + Send + 'static {
