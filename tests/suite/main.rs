@@ -1,6 +1,7 @@
 //! End-to-end suite: interop with the real npm `capnweb` 0.12.0, hostile input, leak checks.
 
 mod api;
+mod backpressure;
 mod client_behaviour;
 mod drops;
 mod engine;

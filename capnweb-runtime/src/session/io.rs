@@ -16,15 +16,23 @@
 //! the release: one write per call instead of two. So the reader does not write it; the woken
 //! waiter asks the writer task for it when it resumes (`imports::WakeUp`), which on the same
 //! worker runs after that task's poll, by when its next call is queued too.
+//!
+//! Back-pressure: the bytes queued for the peer (the outbox, plus what the writer or a
+//! write-through attempt took from it and the transport has not taken yet) are counted. When
+//! the reader, at one of its writes, finds them above the high-water mark, it stops reading
+//! (TCP then slows the peer down) until the writer has brought them down to the low-water mark.
+//! The reader holds nothing the writer needs while it waits: it has written or handed over
+//! everything it produced, and asked the writer for the releases that may wait.
 
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use super::abort::CloseRequest;
 use super::after_write::{DropWaitingOnExit, drop_after_write, drop_waiting};
-use super::{Mode, SessionInner};
+use super::{Mode, SessionInner, State};
 use crate::error::RpcError;
 use crate::transport::{MessageReceiver, MessageSender, Transport};
 
@@ -47,6 +55,13 @@ pub(crate) struct ConnectionIo {
     write_through: std::sync::OnceLock<std::sync::Weak<dyn WriteThrough>>,
     /// Set once the writer task has closed the transport.
     pub(crate) writer_done: tokio::sync::watch::Sender<bool>,
+    /// Bytes the writer or a write-through attempt took from the outbox that the transport
+    /// has not taken yet (back-pressure counts them with the outbox).
+    writing_bytes: AtomicUsize,
+    /// Whether the reader has stopped reading because too much is queued for the peer.
+    reader_paused: AtomicBool,
+    /// Wakes a paused reader: the queued bytes may be down to the low-water mark.
+    resume_reader: tokio::sync::Notify,
 }
 
 /// A write-through attempt, without the transport's type.
@@ -64,10 +79,13 @@ impl<S: MessageSender> WriteThrough for SharedSender<S> {
         if !slot.leftover.is_empty() || slot.unflushed {
             return inner.wake_writer.notify_one();
         }
-        let Some(mut batch) = inner.take_outbox_for_write_through() else {
+        let Some((mut batch, taken)) = inner.take_outbox_for_write_through() else {
             return;
         };
-        if !slot.sender.try_send(&mut batch) {
+        if slot.sender.try_send(&mut batch) {
+            inner.handed_over(taken);
+        } else {
+            inner.handed_over(taken - batch.iter().map(String::len).sum::<usize>());
             slot.leftover = batch;
             slot.unflushed = true;
             inner.wake_writer.notify_one();
@@ -106,10 +124,75 @@ impl SessionInner {
         }
     }
 
-    /// The outbox, if it holds something to write now and the session is not closing (closing
-    /// is the writer's job).
-    fn take_outbox_for_write_through(&self) -> Option<Vec<String>> {
-        self.with_state(|st, _| (st.must_write() && st.close.is_none()).then(|| st.take_outbox()))
+    /// The outbox and its length in bytes, if it holds something to write now and the session
+    /// is not closing (closing is the writer's job).
+    fn take_outbox_for_write_through(&self) -> Option<(Vec<String>, usize)> {
+        self.with_state(|st, _| {
+            (st.must_write() && st.close.is_none()).then(|| self.take_for_writing(st))
+        })
+    }
+
+    /// Takes the outbox for writing, its bytes still counted as queued (in `writing_bytes`)
+    /// until the transport has taken them: [`Self::handed_over`]. Returns the messages and
+    /// their length in bytes.
+    fn take_for_writing(&self, st: &mut State) -> (Vec<String>, usize) {
+        let bytes = st.outbox_bytes;
+        if let Mode::Connection(io) = &self.mode {
+            io.writing_bytes.fetch_add(bytes, Ordering::SeqCst);
+        }
+        (st.take_outbox(), bytes)
+    }
+
+    /// The transport has taken `bytes` of what [`Self::take_for_writing`] took: they no longer
+    /// count as queued, and a paused reader may resume.
+    fn handed_over(&self, bytes: usize) {
+        let Mode::Connection(io) = &self.mode else {
+            return;
+        };
+        io.writing_bytes.fetch_sub(bytes, Ordering::SeqCst);
+        // SeqCst with the reader's store of `reader_paused` and its later count: either it
+        // sees this decrement, or this sees that it paused.
+        if io.reader_paused.load(Ordering::SeqCst) && self.queued_bytes() <= self.reading_marks.1 {
+            io.resume_reader.notify_one();
+        }
+    }
+
+    /// Bytes taken from the outbox that the transport has not taken yet.
+    pub(crate) fn bytes_being_written(&self) -> usize {
+        match &self.mode {
+            Mode::Connection(io) => io.writing_bytes.load(Ordering::SeqCst),
+            _ => 0,
+        }
+    }
+
+    /// Whether the reader should stop reading: more than the high-water mark is queued.
+    fn over_high_water(&self) -> bool {
+        self.queued_bytes() > self.reading_marks.0
+    }
+
+    /// Waits (the reader, paused) until the queued bytes are down to the low-water mark.
+    async fn until_low_water(&self) {
+        let Mode::Connection(io) = &self.mode else {
+            return;
+        };
+        io.reader_paused.store(true, Ordering::SeqCst);
+        // Everything must go now, the releases that may wait for company included.
+        self.send_waiting_releases();
+        tracing::debug!(
+            target: "capnweb::session",
+            session = self.id,
+            queued_bytes = self.queued_bytes(),
+            "paused reading the peer: too much queued for it"
+        );
+        loop {
+            let resumed = io.resume_reader.notified();
+            if self.queued_bytes() <= self.reading_marks.1 {
+                break;
+            }
+            resumed.await;
+        }
+        io.reader_paused.store(false, Ordering::SeqCst);
+        tracing::debug!(target: "capnweb::session", session = self.id, "resumed reading the peer");
     }
 
     /// Has the releases waiting in the outbox written (by the writer task, so that a call the
@@ -126,7 +209,8 @@ impl SessionInner {
         APPLYING.get() == std::ptr::from_ref(self) as usize
     }
 
-    /// Everything the writer should send now, and whether to close afterwards.
+    /// Everything the writer should send now (counted in `writing_bytes` until handed over),
+    /// and whether to close afterwards.
     fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
         let requested = self
             .releases_requested
@@ -139,7 +223,7 @@ impl SessionInner {
             if !st.must_write() && close.is_none() {
                 return (Vec::new(), None);
             }
-            (st.take_outbox(), close)
+            (self.take_for_writing(st).0, close)
         })
     }
 }
@@ -207,23 +291,44 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     let mut ended = pin!(ended.changed());
     let _drop_waiting = DropWaitingOnExit;
     let mut unflushed = 0usize;
+    let mut pause = false;
     loop {
+        if pause {
+            // Back-pressure (see the module comment). Everything this reader produced has been
+            // written or handed to the writer.
+            pause = false;
+            unflushed = 0;
+            tokio::select! {
+                biased;
+                _ = &mut ended => return,
+                () = inner.until_low_water() => continue,
+            }
+        }
         let next = async {
             let mut next = pin!(receiver.recv());
             if let Some(message) = poll_once(&mut next).await {
-                return (message, false);
+                return Some((message, false));
             }
             // Everything readable has been applied: answer it all before waiting. (No
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
             inner.flush_now();
             drop_waiting();
-            (next.await, true)
+            if inner.over_high_water() {
+                // Drops the pending `recv` (receivers are cancel-safe): reading starts afresh
+                // once resumed, its keepalive clock too.
+                return None;
+            }
+            Some((next.await, true))
         };
         tokio::select! {
             biased;
             _ = &mut ended => return,
-            (next, flushed) = next => {
+            step = next => {
+                let Some((next, flushed)) = step else {
+                    pause = true;
+                    continue;
+                };
                 if flushed {
                     unflushed = 0;
                 }
@@ -238,6 +343,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                             unflushed = 0;
                             inner.flush_now();
                             drop_waiting();
+                            pause = inner.over_high_water();
                         }
                     }
                     Some(Err(e)) => return inner.abort(e, false),
@@ -291,6 +397,7 @@ async fn write_loop<S: MessageSender>(
         let (batch, close) = inner.take_outgoing();
         let mut all = std::mem::take(&mut slot.leftover);
         all.extend(batch);
+        let bytes = all.iter().map(String::len).sum();
         if (!all.is_empty() || slot.unflushed)
             && let Err(e) = slot.sender.send(all).await
         {
@@ -304,6 +411,7 @@ async fn write_loop<S: MessageSender>(
             return;
         }
         slot.unflushed = false;
+        inner.handed_over(bytes);
         if let Some(close) = close {
             if let Some(abort) = close.abort_message {
                 let _ = slot.sender.send(vec![abort]).await;

@@ -13,6 +13,7 @@ impl State {
             frame = %crate::task::Shortened(&message),
             "queued"
         );
+        self.outbox_bytes += message.len();
         self.outbox.push(message);
         self.outbox_can_wait = false;
     }
@@ -22,12 +23,15 @@ impl State {
     /// for it (see `io.rs`).
     pub(crate) fn queue_release_for_waiter(&mut self, id: i64) {
         self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
-        self.outbox.push(message::release_text(id, 1));
+        let release = message::release_text(id, 1);
+        self.outbox_bytes += release.len();
+        self.outbox.push(release);
     }
 
     /// Takes everything queued.
     pub(crate) fn take_outbox(&mut self) -> Vec<String> {
         self.outbox_can_wait = false;
+        self.outbox_bytes = 0;
         std::mem::take(&mut self.outbox)
     }
 
@@ -48,5 +52,12 @@ impl SessionInner {
     /// would wake the checker again.
     pub(crate) fn queued(&self) -> usize {
         self.lock().outbox.len()
+    }
+
+    /// Bytes queued for the peer that the transport has not taken: the outbox, and what the
+    /// writer or a write-through attempt took from it but has not handed over yet.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        let outbox = self.lock().outbox_bytes;
+        outbox + self.bytes_being_written()
     }
 }
