@@ -6,6 +6,7 @@ mod client_behaviour;
 mod drops;
 mod engine;
 mod eorder;
+mod frame_aborts;
 mod gate;
 mod golden;
 mod hostile;

@@ -346,6 +346,10 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                             pause = inner.over_high_water();
                         }
                     }
+                    // A frame the transport refuses (binary, not UTF-8, too large) breaks the
+                    // protocol on a connection that still works: tell the peer why, as capnweb
+                    // does for what its transport hands it.
+                    Some(Err(e @ RpcError::Protocol { .. })) => return inner.abort(e, true),
                     Some(Err(e)) => return inner.abort(e, false),
                     None => return inner.abort(RpcError::disconnected("the peer closed the connection"), false),
                 }

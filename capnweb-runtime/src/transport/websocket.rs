@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -175,6 +176,18 @@ where
                     None => "Peer closed WebSocket: 1005 ".to_owned(),
                 }))),
                 Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Err(WsError::Utf8(e)) => Some(Err(RpcError::protocol(format!(
+                    "received a WebSocket text frame that is not valid UTF-8: {e}"
+                )))),
+                Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                    Some(Err(RpcError::protocol_as(
+                        "TypeError",
+                        format!(
+                            "received a WebSocket frame of {size} bytes, over the limit of \
+                             {max_size} bytes"
+                        ),
+                    )))
+                }
                 Err(e) => Some(Err(disconnected(e))),
             };
         }
