@@ -289,3 +289,44 @@ async fn a_batch_whose_response_outgrows_its_limit_gets_500_naming_it() {
     server.stop().await;
     assert_tasks_at_most(tasks_before).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_own_burst_of_calls_does_not_pause_our_reading() {
+    // Both ends with small marks; the client queues 20 MB of calls at once. Were its own calls
+    // counted, it would stop reading the answers while the server, its answers unread, stops
+    // reading the calls: both would wait forever.
+    const CALLS: usize = 20_000;
+    let tasks_before = alive_tasks();
+    let server = HttpServer::start_with(|builder| builder.session_options(options())).await;
+    let client = websocket::Connector::new(server.ws_url())
+        .options(options())
+        .connect()
+        .await
+        .unwrap();
+    let api = client.main();
+    // Each awaited on a task of its own, so pulls go out among the pushes and answers come
+    // back while most of the calls are still queued.
+    let calls: Vec<_> = (1..=CALLS)
+        .map(|i| tokio::spawn(api.call("echo", (payload(i),)).into_future()))
+        .collect();
+    let answers = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures_util::future::join_all(calls),
+    )
+    .await
+    .expect("every call answered within 60 s");
+    for (i, answer) in (1..=CALLS).zip(answers) {
+        assert_eq!(
+            answer.unwrap().unwrap(),
+            Value::String(payload(i)),
+            "answer {i}"
+        );
+    }
+    let server_session = server.served.sessions().pop().unwrap();
+    drop(api);
+    assert_no_leaks(&[&client, &server_session]).await;
+    client.close();
+    drop(server_session);
+    server.stop().await;
+    assert_tasks_at_most(tasks_before).await;
+}

@@ -49,10 +49,15 @@ pub struct SessionOptions {
     /// long. Without it (the default) a peer that vanished without closing is noticed only by
     /// the operating system, which can take hours. Other transports ignore it.
     pub keepalive: Option<std::time::Duration>,
-    /// Back-pressure: when the messages queued for the peer and not yet taken by the transport
-    /// (see [`Session::queued_bytes`]) exceed this many bytes, the session stops reading the
-    /// peer's messages, so a peer that sends calls but does not read the answers is slowed by
-    /// TCP instead of filling our memory. Default [`DEFAULT_PAUSE_READING_ABOVE`] (4 MiB).
+    /// Back-pressure: when the answers to the peer's calls (`resolve`/`reject` messages)
+    /// queued for it and not yet taken by the transport exceed this many bytes, the session
+    /// stops reading the peer's messages, so a peer that sends calls but does not read the
+    /// answers is slowed by TCP instead of filling our memory. Default
+    /// [`DEFAULT_PAUSE_READING_ABOVE`] (4 MiB).
+    ///
+    /// Our own calls and releases do not count: stopping reading would not make them go away,
+    /// and two sides that each stopped reading because of their own queued calls would wait
+    /// for each other forever.
     ///
     /// Nothing is aborted for being slow: reading resumes once the peer has read enough (see
     /// [`resume_reading_at`](Self::resume_reading_at)). What the session holds for the peer is
@@ -61,8 +66,8 @@ pub struct SessionOptions {
     /// An HTTP batch cannot pause its client: its response has its own hard limit
     /// ([`BatchServerOptions::max_response_bytes`](crate::batch::BatchServerOptions)).
     pub pause_reading_above: usize,
-    /// Back-pressure: once reading has paused, it resumes when the bytes queued for the peer
-    /// are down to this many. Default [`DEFAULT_RESUME_READING_AT`] (1 MiB). Kept well below
+    /// Back-pressure: once reading has paused, it resumes when the answers queued for the peer
+    /// are down to this many bytes. Default [`DEFAULT_RESUME_READING_AT`] (1 MiB). Kept well below
     /// [`pause_reading_above`](Self::pause_reading_above) so a session under steady load does
     /// not flip between reading and pausing on every message, and there is still plenty to
     /// write while the reader catches up. A value at or above `pause_reading_above` acts as
@@ -232,10 +237,10 @@ impl Session {
         self.inner.stats()
     }
 
-    /// Bytes of messages queued for the peer that the transport has not taken yet: what
-    /// back-pressure bounds (see [`SessionOptions::pause_reading_above`]). Messages the
-    /// transport has taken (a WebSocket's write buffer, the operating system's socket buffer)
-    /// are not counted.
+    /// Bytes of messages queued for the peer that the transport has not taken yet. The answers
+    /// to the peer's calls among them are what back-pressure bounds (see
+    /// [`SessionOptions::pause_reading_above`]). Messages the transport has taken (a
+    /// WebSocket's write buffer, the operating system's socket buffer) are not counted.
     pub fn queued_bytes(&self) -> usize {
         self.inner.queued_bytes()
     }

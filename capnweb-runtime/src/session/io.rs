@@ -18,9 +18,12 @@
 //! worker runs after that task's poll, by when its next call is queued too.
 //!
 //! Back-pressure: the bytes queued for the peer (the outbox, plus what the writer or a
-//! write-through attempt took from it and the transport has not taken yet) are counted. When
-//! the reader, at one of its writes, finds them above the high-water mark, it stops reading
-//! (TCP then slows the peer down) until the writer has brought them down to the low-water mark.
+//! write-through attempt took from it and the transport has not taken yet) are counted, and
+//! apart the answers to the peer's calls among them (`resolve`/`reject`, `outbox::is_answer`).
+//! When the reader, at one of its writes, finds the answers above the high-water mark, it stops
+//! reading (TCP then slows the peer down) until the writer has brought them down to the
+//! low-water mark. Our own calls do not count: pausing would not shrink them, and two sides
+//! that each stopped reading because of their own queued calls would wait for each other.
 //! The reader holds nothing the writer needs while it waits: it has written or handed over
 //! everything it produced, and asked the writer for the releases that may wait.
 
@@ -56,8 +59,10 @@ pub(crate) struct ConnectionIo {
     /// Set once the writer task has closed the transport.
     pub(crate) writer_done: tokio::sync::watch::Sender<bool>,
     /// Bytes the writer or a write-through attempt took from the outbox that the transport
-    /// has not taken yet (back-pressure counts them with the outbox).
+    /// has not taken yet (counted with the outbox), and the part of them that answers the
+    /// peer's calls (what back-pressure bounds).
     writing_bytes: AtomicUsize,
+    writing_answer_bytes: AtomicUsize,
     /// Whether the reader has stopped reading because too much is queued for the peer.
     reader_paused: AtomicBool,
     /// Wakes a paused reader: the queued bytes may be down to the low-water mark.
@@ -85,7 +90,8 @@ impl<S: MessageSender> WriteThrough for SharedSender<S> {
         if slot.sender.try_send(&mut batch) {
             inner.handed_over(taken);
         } else {
-            inner.handed_over(taken - batch.iter().map(String::len).sum::<usize>());
+            let left = sizes(&batch);
+            inner.handed_over((taken.0 - left.0, taken.1 - left.1));
             slot.leftover = batch;
             slot.unflushed = true;
             inner.wake_writer.notify_one();
@@ -124,9 +130,9 @@ impl SessionInner {
         }
     }
 
-    /// The outbox and its length in bytes, if it holds something to write now and the session
-    /// is not closing (closing is the writer's job).
-    fn take_outbox_for_write_through(&self) -> Option<(Vec<String>, usize)> {
+    /// The outbox and its sizes, if it holds something to write now and the session is not
+    /// closing (closing is the writer's job).
+    fn take_outbox_for_write_through(&self) -> Option<(Vec<String>, (usize, usize))> {
         self.with_state(|st, _| {
             (st.must_write() && st.close.is_none()).then(|| self.take_for_writing(st))
         })
@@ -134,40 +140,51 @@ impl SessionInner {
 
     /// Takes the outbox for writing, its bytes still counted as queued (in `writing_bytes`)
     /// until the transport has taken them: [`Self::handed_over`]. Returns the messages and
-    /// their length in bytes.
-    fn take_for_writing(&self, st: &mut State) -> (Vec<String>, usize) {
-        let bytes = st.outbox_bytes;
+    /// their sizes (all bytes, answer bytes).
+    fn take_for_writing(&self, st: &mut State) -> (Vec<String>, (usize, usize)) {
+        let taken = (st.outbox_bytes, st.outbox_answer_bytes);
         if let Mode::Connection(io) = &self.mode {
-            io.writing_bytes.fetch_add(bytes, Ordering::SeqCst);
+            io.writing_bytes.fetch_add(taken.0, Ordering::SeqCst);
+            io.writing_answer_bytes.fetch_add(taken.1, Ordering::SeqCst);
         }
-        (st.take_outbox(), bytes)
+        (st.take_outbox(), taken)
     }
 
-    /// The transport has taken `bytes` of what [`Self::take_for_writing`] took: they no longer
-    /// count as queued, and a paused reader may resume.
-    fn handed_over(&self, bytes: usize) {
+    /// The transport has taken messages of these sizes (all bytes, answer bytes) out of what
+    /// [`Self::take_for_writing`] took: they no longer count as queued, and a paused reader
+    /// may resume.
+    fn handed_over(&self, (bytes, answer_bytes): (usize, usize)) {
         let Mode::Connection(io) = &self.mode else {
             return;
         };
         io.writing_bytes.fetch_sub(bytes, Ordering::SeqCst);
+        io.writing_answer_bytes
+            .fetch_sub(answer_bytes, Ordering::SeqCst);
         // SeqCst with the reader's store of `reader_paused` and its later count: either it
         // sees this decrement, or this sees that it paused.
-        if io.reader_paused.load(Ordering::SeqCst) && self.queued_bytes() <= self.reading_marks.1 {
+        if io.reader_paused.load(Ordering::SeqCst)
+            && self.queued_answer_bytes() <= self.reading_marks.1
+        {
             io.resume_reader.notify_one();
         }
     }
 
-    /// Bytes taken from the outbox that the transport has not taken yet.
-    pub(crate) fn bytes_being_written(&self) -> usize {
+    /// Sizes (all bytes, answer bytes) of what was taken from the outbox and the transport
+    /// has not taken yet.
+    pub(crate) fn bytes_being_written(&self) -> (usize, usize) {
         match &self.mode {
-            Mode::Connection(io) => io.writing_bytes.load(Ordering::SeqCst),
-            _ => 0,
+            Mode::Connection(io) => (
+                io.writing_bytes.load(Ordering::SeqCst),
+                io.writing_answer_bytes.load(Ordering::SeqCst),
+            ),
+            _ => (0, 0),
         }
     }
 
-    /// Whether the reader should stop reading: more than the high-water mark is queued.
+    /// Whether the reader should stop reading: more answers than the high-water mark are
+    /// queued for the peer.
     fn over_high_water(&self) -> bool {
-        self.queued_bytes() > self.reading_marks.0
+        self.queued_answer_bytes() > self.reading_marks.0
     }
 
     /// Waits (the reader, paused) until the queued bytes are down to the low-water mark.
@@ -181,12 +198,12 @@ impl SessionInner {
         tracing::debug!(
             target: "capnweb::session",
             session = self.id,
-            queued_bytes = self.queued_bytes(),
-            "paused reading the peer: too much queued for it"
+            queued_answer_bytes = self.queued_answer_bytes(),
+            "paused reading the peer: too many answers queued for it"
         );
         loop {
             let resumed = io.resume_reader.notified();
-            if self.queued_bytes() <= self.reading_marks.1 {
+            if self.queued_answer_bytes() <= self.reading_marks.1 {
                 break;
             }
             resumed.await;
@@ -226,6 +243,18 @@ impl SessionInner {
             (self.take_for_writing(st).0, close)
         })
     }
+}
+
+/// The sizes (all bytes, answer bytes) of `messages`, as the outbox counted them.
+fn sizes(messages: &[String]) -> (usize, usize) {
+    messages.iter().fold((0, 0), |(all, answers), m| {
+        let answer = if super::outbox::is_answer(m) {
+            m.len()
+        } else {
+            0
+        };
+        (all + m.len(), answers + answer)
+    })
 }
 
 /// Reports that the writer has ended, however it ends (a graceful shutdown waits for it to
@@ -401,7 +430,7 @@ async fn write_loop<S: MessageSender>(
         let (batch, close) = inner.take_outgoing();
         let mut all = std::mem::take(&mut slot.leftover);
         all.extend(batch);
-        let bytes = all.iter().map(String::len).sum();
+        let bytes = sizes(&all);
         if (!all.is_empty() || slot.unflushed)
             && let Err(e) = slot.sender.send(all).await
         {

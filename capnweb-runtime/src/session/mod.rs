@@ -78,6 +78,8 @@ pub(crate) struct State {
     pub(crate) outbox: Vec<String>,
     /// The length of everything in `outbox`, for back-pressure.
     pub(crate) outbox_bytes: usize,
+    /// The part of `outbox_bytes` that answers the peer's calls (`outbox::is_answer`).
+    pub(crate) outbox_answer_bytes: usize,
     /// Whether everything in the outbox may wait for the next write: it holds only releases
     /// the reader queued for settlements that woke a waiter (see `io.rs`).
     pub(crate) outbox_can_wait: bool,
@@ -212,6 +214,7 @@ impl SessionInner {
                     peer_push_count: 0,
                     outbox: Vec::new(),
                     outbox_bytes: 0,
+                    outbox_answer_bytes: 0,
                     outbox_can_wait: false,
                     broken: None,
                     close: None,

@@ -14,6 +14,9 @@ impl State {
             "queued"
         );
         self.outbox_bytes += message.len();
+        if is_answer(&message) {
+            self.outbox_answer_bytes += message.len();
+        }
         self.outbox.push(message);
         self.outbox_can_wait = false;
     }
@@ -32,6 +35,7 @@ impl State {
     pub(crate) fn take_outbox(&mut self) -> Vec<String> {
         self.outbox_can_wait = false;
         self.outbox_bytes = 0;
+        self.outbox_answer_bytes = 0;
         std::mem::take(&mut self.outbox)
     }
 
@@ -57,7 +61,22 @@ impl SessionInner {
     /// Bytes queued for the peer that the transport has not taken: the outbox, and what the
     /// writer or a write-through attempt took from it but has not handed over yet.
     pub(crate) fn queued_bytes(&self) -> usize {
-        let outbox = self.lock().outbox_bytes;
-        outbox + self.bytes_being_written()
+        let st = self.lock();
+        st.outbox_bytes + self.bytes_being_written().0
     }
+
+    /// The part of [`Self::queued_bytes`] that answers the peer's calls (`resolve`/`reject`):
+    /// what back-pressure bounds.
+    pub(crate) fn queued_answer_bytes(&self) -> usize {
+        let st = self.lock();
+        st.outbox_answer_bytes + self.bytes_being_written().1
+    }
+}
+
+/// Whether a queued message answers one of the peer's calls: the output that reading the
+/// peer's messages produces, which back-pressure bounds. (Our own calls and releases are not
+/// counted: pausing our reading would not make them go away, and a side that stopped reading
+/// answers because its own calls were queued would deadlock with a peer doing the same.)
+pub(crate) fn is_answer(message: &str) -> bool {
+    message.starts_with("[\"resolve\",") || message.starts_with("[\"reject\",")
 }
