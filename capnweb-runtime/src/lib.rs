@@ -25,7 +25,8 @@
 //! | one HTTP batch on your own HTTP server | [`batch::handle_batch`] | [`batch::BatchServerOptions`] | returns when answered |
 //!
 //! Every way of starting a session shares [`SessionOptions`]: [`Limits`], a default call
-//! timeout, a time limit for our methods, WebSocket keepalive. One await can have its own
+//! timeout, a time limit for our methods, WebSocket keepalive, the back-pressure marks (a peer
+//! that does not read our answers is not read either). One await can have its own
 //! timeout ([`Promise::timeout`], [`RpcPromise::timeout`]). Every failure is an [`RpcError`];
 //! `tracing` events (targets `capnweb::session`, `capnweb::message`, `capnweb::call`,
 //! `capnweb::reconnect`) show what a session did. A session that ends cancels the calls still
@@ -80,7 +81,10 @@ pub use capnweb_macros::{rpc_interface, rpc_target};
 pub use error::{ErrorSource, RpcError};
 #[cfg(feature = "server")]
 pub use http::{Server, ServerBuilder};
-pub use session::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
+pub use session::{
+    DEFAULT_PAUSE_READING_ABOVE, DEFAULT_RESUME_READING_AT, OnBroken, Session, SessionBuilder,
+    SessionOptions, SessionStats,
+};
 pub use stream::{RpcSink, RpcStream};
 pub use stub::{IntoArgs, Promise, PromiseFuture, ResolveFuture, Stub};
 pub use target::{CallFuture, RpcTarget};

@@ -3,11 +3,13 @@
 mod api;
 mod arrival_order;
 mod attenuation;
+mod backpressure;
 mod client_behaviour;
 mod departures;
 mod drops;
 mod engine;
 mod eorder;
+mod frame_aborts;
 mod gate;
 mod golden;
 mod hostile;

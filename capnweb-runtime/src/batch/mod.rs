@@ -17,7 +17,10 @@ mod client;
 mod server;
 
 pub use client::BatchSession;
-pub use server::{BatchReply, BatchServerOptions, DEFAULT_MAX_BODY_BYTES, handle_batch};
+pub use server::{
+    BatchReply, BatchServerOptions, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
+    handle_batch,
+};
 
 /// What calls a batch did not answer, and calls made after it ended, fail with:
 /// `RpcError::BatchEnded("Batch RPC request ended.")`, capnweb's wording.

@@ -10,6 +10,10 @@ use crate::stub::Stub;
 /// capnweb's default message-size limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// The default [`BatchServerOptions::max_response_bytes`]: 32 MiB, the same as a request may
+/// carry.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Settings for serving HTTP batches (and, in `capnweb_runtime::http`, the WebSocket sessions
 /// on the same path).
 #[derive(Clone, Debug)]
@@ -20,6 +24,13 @@ pub struct BatchServerOptions {
     /// Largest accepted request body in bytes; a larger one is refused with `413` before any of
     /// it is evaluated.
     pub max_body_bytes: usize,
+    /// Largest response body in bytes (the messages the batch produced, without the newlines
+    /// between them). A batch cannot make its client wait for it to read, as a WebSocket
+    /// session does ([`SessionOptions::pause_reading_above`]), so its response has a hard
+    /// limit: a batch whose answers grow past it is aborted (the calls still running for it
+    /// stop) and answered `500` with a body naming this limit. Default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`] (32 MiB, as for the request).
+    pub max_response_bytes: usize,
     /// How long a batch may take to drain (every result the client pulled is answered). `None`
     /// (the default) waits as long as the client stays connected, as capnweb does; a batch
     /// whose server calls back into the client and waits for the answer never drains.
@@ -31,6 +42,7 @@ impl Default for BatchServerOptions {
         BatchServerOptions {
             session: SessionOptions::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             timeout: None,
         }
     }
@@ -48,7 +60,8 @@ pub struct BatchReply {
     ///   client sent (a malformed message, a limit exceeded, an `abort` message); `body` is the
     ///   reason, e.g. `bad RPC message: ["bogus"]`;
     /// - `413`: the body is larger than [`BatchServerOptions::max_body_bytes`];
-    /// - `500`: the session aborted for another reason, or did not drain within
+    /// - `500`: the session aborted for another reason, its response grew past
+    ///   [`BatchServerOptions::max_response_bytes`], or it did not drain within
     ///   [`BatchServerOptions::timeout`].
     pub status: u16,
     /// The response body (`text/plain; charset=UTF-8`).
@@ -104,7 +117,10 @@ pub async fn handle_batch(body: &[u8], main: Stub, options: &BatchServerOptions)
         text.split('\n').collect()
     };
     let session = SessionInner::new(Some(main.hook), &options.session, Mode::BatchServer);
-    match session.serve_batch(lines, options.timeout).await {
+    match session
+        .serve_batch(lines, options.timeout, options.max_response_bytes)
+        .await
+    {
         Ok(messages) => BatchReply {
             status: 200,
             body: messages.join("\n"),

@@ -171,6 +171,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Largest HTTP batch response body in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::batch::DEFAULT_MAX_RESPONSE_BYTES)); a batch whose
+    /// answers grow past it is aborted and gets `500` naming the limit (see
+    /// [`BatchServerOptions::max_response_bytes`]).
+    pub fn max_batch_response_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_response_bytes = bytes;
+        self
+    }
+
     /// How long one HTTP batch may take to answer every call it pulled; unlimited by default,
     /// as in capnweb. A batch over the limit gets `500`.
     pub fn batch_timeout(mut self, timeout: Duration) -> Self {

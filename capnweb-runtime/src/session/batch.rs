@@ -36,29 +36,79 @@ impl SessionInner {
     /// Ending the session drops its exports, so targets the client still referenced see `Drop`
     /// (capnweb keeps them; nobody can ever use them again). `Err` is why the session aborted
     /// instead (a bad message, say), or [`RpcError::Timeout`] once `timeout` has passed.
+    ///
+    /// A batch cannot make its client wait (the whole request is here already, and nothing is
+    /// read until the response is complete), so the response has a hard limit instead of
+    /// back-pressure: once it holds more than `max_response` bytes the session aborts with an
+    /// error naming the limit, while it is applying the request or as the calls it started
+    /// settle.
     pub(crate) async fn serve_batch<'a>(
         &self,
         lines: impl IntoIterator<Item = &'a str>,
         timeout: Option<Duration>,
+        max_response: usize,
     ) -> Result<Vec<String>, RpcError> {
         let _end = EndOnDrop(self.arc());
         for line in lines {
             self.handle_text(line);
-            if let Some(reason) = self.broken_reason() {
+            if let Some(reason) = self.batch_failure(max_response) {
                 return Err(reason);
             }
             // A long batch must not hold the worker thread: yield when the task's budget is
             // spent (capnweb's read loop likewise lets other work run between messages).
             tokio::task::coop::consume_budget().await;
         }
+        let drained = async {
+            tokio::select! {
+                drained = self.drained() => drained,
+                reason = self.response_overflow(max_response) => Err(reason),
+            }
+        };
         match timeout {
-            Some(limit) => tokio::time::timeout(limit, self.drained())
+            Some(limit) => tokio::time::timeout(limit, drained)
                 .await
                 .map_err(|_| RpcError::Timeout)??,
-            None => self.drained().await?,
+            None => drained.await?,
+        }
+        if let Some(reason) = self.batch_failure(max_response) {
+            return Err(reason);
         }
         self.abort(RpcError::BatchEnded(BATCH_ENDED_MESSAGE.into()), false);
         Ok(self.take_outbox())
+    }
+
+    /// Why a batch must stop now: the session aborted, or its response is over `max_response`
+    /// bytes (then it aborts, so the calls still running for it stop).
+    fn batch_failure(&self, max_response: usize) -> Option<RpcError> {
+        // Not `with_state`: it would wake `wake_writer` (the outbox is not empty), and
+        // `response_overflow` would find its own wake-up and spin.
+        let (broken, bytes) = {
+            let st = self.lock();
+            (st.broken.clone(), st.outbox_bytes)
+        };
+        if broken.is_some() {
+            return broken;
+        }
+        (bytes > max_response).then(|| {
+            let reason = RpcError::Aborted(format!(
+                "the batch's response exceeds the limit of {max_response} bytes \
+                 (BatchServerOptions::max_response_bytes)"
+            ));
+            self.abort(reason.clone(), false);
+            reason
+        })
+    }
+
+    /// Waits until the response grows over `max_response` bytes (every locked section that
+    /// queues a message wakes `wake_writer`, which a batch server has no other use for).
+    async fn response_overflow(&self, max_response: usize) -> RpcError {
+        loop {
+            let queued = self.wake_writer.notified();
+            if let Some(reason) = self.batch_failure(max_response) {
+                return reason;
+            }
+            queued.await;
+        }
     }
 
     /// Batch client: tells the driver a task waits for a result, after letting that task yield

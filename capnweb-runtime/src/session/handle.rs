@@ -26,8 +26,10 @@ use crate::wire::Limits;
 /// options.call_timeout = Some(Duration::from_secs(30)); // every await of a result
 /// options.method_time_limit = Some(Duration::from_secs(60)); // our methods, for the peer
 /// options.keepalive = Some(Duration::from_secs(15)); // WebSocket pings
+/// options.pause_reading_above = 1 << 20; // back-pressure: at most ~1 MiB queued per peer
+/// options.resume_reading_at = 256 << 10;
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SessionOptions {
     /// Limits enforced on what the peer sends.
@@ -47,6 +49,51 @@ pub struct SessionOptions {
     /// long. Without it (the default) a peer that vanished without closing is noticed only by
     /// the operating system, which can take hours. Other transports ignore it.
     pub keepalive: Option<std::time::Duration>,
+    /// Back-pressure: when the answers to the peer's calls (`resolve`/`reject` messages)
+    /// queued for it and not yet taken by the transport exceed this many bytes, the session
+    /// stops reading the peer's messages, so a peer that sends calls but does not read the
+    /// answers is slowed by TCP instead of filling our memory. Default
+    /// [`DEFAULT_PAUSE_READING_ABOVE`] (4 MiB).
+    ///
+    /// Our own calls and releases do not count: stopping reading would not make them go away,
+    /// and two sides that each stopped reading because of their own queued calls would wait
+    /// for each other forever.
+    ///
+    /// Nothing is aborted for being slow: reading resumes once the peer has read enough (see
+    /// [`resume_reading_at`](Self::resume_reading_at)). What the session holds for the peer is
+    /// this bound plus the answers of calls that were already running, plus at most the
+    /// output of the messages read since the last write (32), plus the transport's own buffer.
+    /// An HTTP batch cannot pause its client: its response has its own hard limit
+    /// ([`BatchServerOptions::max_response_bytes`](crate::batch::BatchServerOptions)).
+    pub pause_reading_above: usize,
+    /// Back-pressure: once reading has paused, it resumes when the answers queued for the peer
+    /// are down to this many bytes. Default [`DEFAULT_RESUME_READING_AT`] (1 MiB). Kept well below
+    /// [`pause_reading_above`](Self::pause_reading_above) so a session under steady load does
+    /// not flip between reading and pausing on every message, and there is still plenty to
+    /// write while the reader catches up. A value at or above `pause_reading_above` acts as
+    /// `pause_reading_above`.
+    pub resume_reading_at: usize,
+}
+
+/// The default [`SessionOptions::pause_reading_above`]: 4 MiB. Far above what a healthy peer
+/// leaves unread (a 100 Mbit/s link with 100 ms round trips holds about 1.25 MB in flight),
+/// and small enough that a thousand peers that stop reading hold a few GiB at worst.
+pub const DEFAULT_PAUSE_READING_ABOVE: usize = 4 << 20;
+
+/// The default [`SessionOptions::resume_reading_at`]: 1 MiB.
+pub const DEFAULT_RESUME_READING_AT: usize = 1 << 20;
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            limits: Limits::default(),
+            call_timeout: None,
+            method_time_limit: None,
+            keepalive: None,
+            pause_reading_above: DEFAULT_PAUSE_READING_ABOVE,
+            resume_reading_at: DEFAULT_RESUME_READING_AT,
+        }
+    }
 }
 
 /// Sizes of a session's tables, including the main objects (import 0 and export 0). A session
@@ -188,6 +235,14 @@ impl Session {
     /// Current table sizes (for leak checks).
     pub fn stats(&self) -> SessionStats {
         self.inner.stats()
+    }
+
+    /// Bytes of messages queued for the peer that the transport has not taken yet. The answers
+    /// to the peer's calls among them are what back-pressure bounds (see
+    /// [`SessionOptions::pause_reading_above`]). Messages the transport has taken (a
+    /// WebSocket's write buffer, the operating system's socket buffer) are not counted.
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.queued_bytes()
     }
 
     /// Aborts the session: the peer gets `["abort", Error(reason)]` and close code 3000, and

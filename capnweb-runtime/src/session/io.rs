@@ -16,15 +16,26 @@
 //! the release: one write per call instead of two. So the reader does not write it; the woken
 //! waiter asks the writer task for it when it resumes (`imports::WakeUp`), which on the same
 //! worker runs after that task's poll, by when its next call is queued too.
+//!
+//! Back-pressure: the bytes queued for the peer (the outbox, plus what the writer or a
+//! write-through attempt took from it and the transport has not taken yet) are counted, and
+//! apart the answers to the peer's calls among them (`resolve`/`reject`, `outbox::is_answer`).
+//! When the reader, at one of its writes, finds the answers above the high-water mark, it stops
+//! reading (TCP then slows the peer down) until the writer has brought them down to the
+//! low-water mark. Our own calls do not count: pausing would not shrink them, and two sides
+//! that each stopped reading because of their own queued calls would wait for each other.
+//! The reader holds nothing the writer needs while it waits: it has written or handed over
+//! everything it produced, and asked the writer for the releases that may wait.
 
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use super::abort::CloseRequest;
 use super::after_write::{DropWaitingOnExit, drop_after_write, drop_waiting};
-use super::{Mode, SessionInner};
+use super::{Mode, SessionInner, State};
 use crate::error::RpcError;
 use crate::transport::{MessageReceiver, MessageSender, Transport};
 
@@ -47,6 +58,15 @@ pub(crate) struct ConnectionIo {
     write_through: std::sync::OnceLock<std::sync::Weak<dyn WriteThrough>>,
     /// Set once the writer task has closed the transport.
     pub(crate) writer_done: tokio::sync::watch::Sender<bool>,
+    /// Bytes the writer or a write-through attempt took from the outbox that the transport
+    /// has not taken yet (counted with the outbox), and the part of them that answers the
+    /// peer's calls (what back-pressure bounds).
+    writing_bytes: AtomicUsize,
+    writing_answer_bytes: AtomicUsize,
+    /// Whether the reader has stopped reading because too much is queued for the peer.
+    reader_paused: AtomicBool,
+    /// Wakes a paused reader: the queued bytes may be down to the low-water mark.
+    resume_reader: tokio::sync::Notify,
 }
 
 /// A write-through attempt, without the transport's type.
@@ -64,10 +84,14 @@ impl<S: MessageSender> WriteThrough for SharedSender<S> {
         if !slot.leftover.is_empty() || slot.unflushed {
             return inner.wake_writer.notify_one();
         }
-        let Some(mut batch) = inner.take_outbox_for_write_through() else {
+        let Some((mut batch, taken)) = inner.take_outbox_for_write_through() else {
             return;
         };
-        if !slot.sender.try_send(&mut batch) {
+        if slot.sender.try_send(&mut batch) {
+            inner.handed_over(taken);
+        } else {
+            let left = sizes(&batch);
+            inner.handed_over((taken.0 - left.0, taken.1 - left.1));
             slot.leftover = batch;
             slot.unflushed = true;
             inner.wake_writer.notify_one();
@@ -106,10 +130,86 @@ impl SessionInner {
         }
     }
 
-    /// The outbox, if it holds something to write now and the session is not closing (closing
-    /// is the writer's job).
-    fn take_outbox_for_write_through(&self) -> Option<Vec<String>> {
-        self.with_state(|st, _| (st.must_write() && st.close.is_none()).then(|| st.take_outbox()))
+    /// The outbox and its sizes, if it holds something to write now and the session is not
+    /// closing (closing is the writer's job).
+    fn take_outbox_for_write_through(&self) -> Option<(Vec<String>, (usize, usize))> {
+        self.with_state(|st, _| {
+            (st.must_write() && st.close.is_none()).then(|| self.take_for_writing(st))
+        })
+    }
+
+    /// Takes the outbox for writing, its bytes still counted as queued (in `writing_bytes`)
+    /// until the transport has taken them: [`Self::handed_over`]. Returns the messages and
+    /// their sizes (all bytes, answer bytes).
+    fn take_for_writing(&self, st: &mut State) -> (Vec<String>, (usize, usize)) {
+        let taken = (st.outbox_bytes, st.outbox_answer_bytes);
+        if let Mode::Connection(io) = &self.mode {
+            io.writing_bytes.fetch_add(taken.0, Ordering::SeqCst);
+            io.writing_answer_bytes.fetch_add(taken.1, Ordering::SeqCst);
+        }
+        (st.take_outbox(), taken)
+    }
+
+    /// The transport has taken messages of these sizes (all bytes, answer bytes) out of what
+    /// [`Self::take_for_writing`] took: they no longer count as queued, and a paused reader
+    /// may resume.
+    fn handed_over(&self, (bytes, answer_bytes): (usize, usize)) {
+        let Mode::Connection(io) = &self.mode else {
+            return;
+        };
+        io.writing_bytes.fetch_sub(bytes, Ordering::SeqCst);
+        io.writing_answer_bytes
+            .fetch_sub(answer_bytes, Ordering::SeqCst);
+        // SeqCst with the reader's store of `reader_paused` and its later count: either it
+        // sees this decrement, or this sees that it paused.
+        if io.reader_paused.load(Ordering::SeqCst)
+            && self.queued_answer_bytes() <= self.reading_marks.1
+        {
+            io.resume_reader.notify_one();
+        }
+    }
+
+    /// Sizes (all bytes, answer bytes) of what was taken from the outbox and the transport
+    /// has not taken yet.
+    pub(crate) fn bytes_being_written(&self) -> (usize, usize) {
+        match &self.mode {
+            Mode::Connection(io) => (
+                io.writing_bytes.load(Ordering::SeqCst),
+                io.writing_answer_bytes.load(Ordering::SeqCst),
+            ),
+            _ => (0, 0),
+        }
+    }
+
+    /// Whether the reader should stop reading: more answers than the high-water mark are
+    /// queued for the peer.
+    fn over_high_water(&self) -> bool {
+        self.queued_answer_bytes() > self.reading_marks.0
+    }
+
+    /// Waits (the reader, paused) until the queued bytes are down to the low-water mark.
+    async fn until_low_water(&self) {
+        let Mode::Connection(io) = &self.mode else {
+            return;
+        };
+        io.reader_paused.store(true, Ordering::SeqCst);
+        // Everything must go now, the releases that may wait for company included.
+        self.send_waiting_releases();
+        tracing::debug!(
+            target: "capnweb::session",
+            session = self.id,
+            queued_answer_bytes = self.queued_answer_bytes(),
+            "paused reading the peer: too many answers queued for it"
+        );
+        loop {
+            let resumed = io.resume_reader.notified();
+            if self.queued_answer_bytes() <= self.reading_marks.1 {
+                break;
+            }
+            resumed.await;
+        }
+        io.reader_paused.store(false, Ordering::SeqCst);
+        tracing::debug!(target: "capnweb::session", session = self.id, "resumed reading the peer");
     }
 
     /// Has the releases waiting in the outbox written (by the writer task, so that a call the
@@ -126,7 +226,8 @@ impl SessionInner {
         APPLYING.get() == std::ptr::from_ref(self) as usize
     }
 
-    /// Everything the writer should send now, and whether to close afterwards.
+    /// Everything the writer should send now (counted in `writing_bytes` until handed over),
+    /// and whether to close afterwards.
     fn take_outgoing(&self) -> (Vec<String>, Option<CloseRequest>) {
         let requested = self
             .releases_requested
@@ -139,9 +240,21 @@ impl SessionInner {
             if !st.must_write() && close.is_none() {
                 return (Vec::new(), None);
             }
-            (st.take_outbox(), close)
+            (self.take_for_writing(st).0, close)
         })
     }
+}
+
+/// The sizes (all bytes, answer bytes) of `messages`, as the outbox counted them.
+fn sizes(messages: &[String]) -> (usize, usize) {
+    messages.iter().fold((0, 0), |(all, answers), m| {
+        let answer = if super::outbox::is_answer(m) {
+            m.len()
+        } else {
+            0
+        };
+        (all + m.len(), answers + answer)
+    })
 }
 
 /// Reports that the writer has ended, however it ends (a graceful shutdown waits for it to
@@ -207,23 +320,44 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
     let mut ended = pin!(ended.changed());
     let _drop_waiting = DropWaitingOnExit;
     let mut unflushed = 0usize;
+    let mut pause = false;
     loop {
+        if pause {
+            // Back-pressure (see the module comment). Everything this reader produced has been
+            // written or handed to the writer.
+            pause = false;
+            unflushed = 0;
+            tokio::select! {
+                biased;
+                _ = &mut ended => return,
+                () = inner.until_low_water() => continue,
+            }
+        }
         let next = async {
             let mut next = pin!(receiver.recv());
             if let Some(message) = poll_once(&mut next).await {
-                return (message, false);
+                return Some((message, false));
             }
             // Everything readable has been applied: answer it all before waiting. (No
             // `yield_now` for a burst still arriving: on a multi-thread runtime a yield wakes
             // another worker, which costs more than the write it might save.)
             inner.flush_now();
             drop_waiting();
-            (next.await, true)
+            if inner.over_high_water() {
+                // Drops the pending `recv` (receivers are cancel-safe): reading starts afresh
+                // once resumed, its keepalive clock too.
+                return None;
+            }
+            Some((next.await, true))
         };
         tokio::select! {
             biased;
             _ = &mut ended => return,
-            (next, flushed) = next => {
+            step = next => {
+                let Some((next, flushed)) = step else {
+                    pause = true;
+                    continue;
+                };
                 if flushed {
                     unflushed = 0;
                 }
@@ -238,8 +372,13 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
                             unflushed = 0;
                             inner.flush_now();
                             drop_waiting();
+                            pause = inner.over_high_water();
                         }
                     }
+                    // A frame the transport refuses (binary, not UTF-8, too large) breaks the
+                    // protocol on a connection that still works: tell the peer why, as capnweb
+                    // does for what its transport hands it.
+                    Some(Err(e @ RpcError::Protocol { .. })) => return inner.abort(e, true),
                     Some(Err(e)) => return inner.abort(e, false),
                     None => return inner.abort(RpcError::disconnected("the peer closed the connection"), false),
                 }
@@ -291,6 +430,7 @@ async fn write_loop<S: MessageSender>(
         let (batch, close) = inner.take_outgoing();
         let mut all = std::mem::take(&mut slot.leftover);
         all.extend(batch);
+        let bytes = sizes(&all);
         if (!all.is_empty() || slot.unflushed)
             && let Err(e) = slot.sender.send(all).await
         {
@@ -304,6 +444,7 @@ async fn write_loop<S: MessageSender>(
             return;
         }
         slot.unflushed = false;
+        inner.handed_over(bytes);
         if let Some(close) = close {
             if let Some(abort) = close.abort_message {
                 let _ = slot.sender.send(vec![abort]).await;

@@ -15,7 +15,7 @@
 //! | the embargo on promises that resolve to our own side | `embargo.rs` |
 //! | `remap` (sending a recorded `.map()`) | `remap.rs` |
 //! | the outbox | `outbox.rs` |
-//! | reader and writer tasks, write-through | `io.rs` |
+//! | reader and writer tasks, write-through, back-pressure | `io.rs` |
 //! | freeing large values after the write | `after_write.rs` |
 //! | work collected under the lock, run after it | `effects.rs` |
 //! | HTTP batch mode | `batch.rs` |
@@ -58,7 +58,10 @@ use crate::error::RpcError;
 use crate::hook::Hook;
 use crate::wire::Limits;
 
-pub use handle::{OnBroken, Session, SessionBuilder, SessionOptions, SessionStats};
+pub use handle::{
+    DEFAULT_PAUSE_READING_ABOVE, DEFAULT_RESUME_READING_AT, OnBroken, Session, SessionBuilder,
+    SessionOptions, SessionStats,
+};
 
 /// A callback registered with `Session::on_broken`.
 pub(crate) type BrokenCallback = Box<dyn FnOnce(&RpcError) + Send>;
@@ -75,6 +78,10 @@ pub(crate) struct State {
     pub(crate) peer_push_count: i64,
     /// Messages waiting for the writer.
     pub(crate) outbox: Vec<String>,
+    /// The length of everything in `outbox`, for back-pressure.
+    pub(crate) outbox_bytes: usize,
+    /// The part of `outbox_bytes` that answers the peer's calls (`outbox::is_answer`).
+    pub(crate) outbox_answer_bytes: usize,
     /// Whether everything in the outbox may wait for the next write: it holds only releases
     /// the reader queued for settlements that woke a waiter (see `io.rs`).
     pub(crate) outbox_can_wait: bool,
@@ -152,6 +159,8 @@ pub(crate) struct SessionInner {
     pub(crate) limits: Limits,
     /// How long awaiting one of this session's results may take (`SessionOptions`).
     pub(crate) call_timeout: Option<std::time::Duration>,
+    /// Back-pressure marks: the reader pauses above `.0` queued bytes and resumes at `.1`.
+    pub(crate) reading_marks: (usize, usize),
     /// A number for this session in traces (unique in the process).
     pub(crate) id: u64,
     this: Weak<SessionInner>,
@@ -211,6 +220,8 @@ impl SessionInner {
                     last_export_id: 0,
                     peer_push_count: 0,
                     outbox: Vec::new(),
+                    outbox_bytes: 0,
+                    outbox_answer_bytes: 0,
                     outbox_can_wait: false,
                     broken: None,
                     close: None,
@@ -230,6 +241,10 @@ impl SessionInner {
                 mode,
                 limits: options.limits,
                 call_timeout: options.call_timeout,
+                reading_marks: (
+                    options.pause_reading_above,
+                    options.resume_reading_at.min(options.pause_reading_above),
+                ),
                 id,
                 this: this.clone(),
             }

@@ -13,6 +13,10 @@ impl State {
             frame = %crate::task::Shortened(&message),
             "queued"
         );
+        self.outbox_bytes += message.len();
+        if is_answer(&message) {
+            self.outbox_answer_bytes += message.len();
+        }
         self.outbox.push(message);
         self.outbox_can_wait = false;
     }
@@ -22,12 +26,16 @@ impl State {
     /// for it (see `io.rs`).
     pub(crate) fn queue_release_for_waiter(&mut self, id: i64) {
         self.outbox_can_wait = self.outbox.is_empty() || self.outbox_can_wait;
-        self.outbox.push(message::release_text(id, 1));
+        let release = message::release_text(id, 1);
+        self.outbox_bytes += release.len();
+        self.outbox.push(release);
     }
 
     /// Takes everything queued.
     pub(crate) fn take_outbox(&mut self) -> Vec<String> {
         self.outbox_can_wait = false;
+        self.outbox_bytes = 0;
+        self.outbox_answer_bytes = 0;
         std::mem::take(&mut self.outbox)
     }
 
@@ -49,4 +57,26 @@ impl SessionInner {
     pub(crate) fn queued(&self) -> usize {
         self.lock().outbox.len()
     }
+
+    /// Bytes queued for the peer that the transport has not taken: the outbox, and what the
+    /// writer or a write-through attempt took from it but has not handed over yet.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        let st = self.lock();
+        st.outbox_bytes + self.bytes_being_written().0
+    }
+
+    /// The part of [`Self::queued_bytes`] that answers the peer's calls (`resolve`/`reject`):
+    /// what back-pressure bounds.
+    pub(crate) fn queued_answer_bytes(&self) -> usize {
+        let st = self.lock();
+        st.outbox_answer_bytes + self.bytes_being_written().1
+    }
+}
+
+/// Whether a queued message answers one of the peer's calls: the output that reading the
+/// peer's messages produces, which back-pressure bounds. (Our own calls and releases are not
+/// counted: pausing our reading would not make them go away, and a side that stopped reading
+/// answers because its own calls were queued would deadlock with a peer doing the same.)
+pub(crate) fn is_answer(message: &str) -> bool {
+    message.starts_with("[\"resolve\",") || message.starts_with("[\"reject\",")
 }

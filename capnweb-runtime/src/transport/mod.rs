@@ -65,6 +65,13 @@ pub trait MessageSender: Send + 'static {
 /// The receiving half of a transport.
 pub trait MessageReceiver: Send + 'static {
     /// The next message; `None` once the peer closed cleanly.
+    ///
+    /// Return [`RpcError::Protocol`] for a frame the peer sent that the transport refuses
+    /// while the connection still works (the session then sends an `abort` message saying
+    /// why, and closes); any other error ends the session as a lost connection.
+    ///
+    /// Must be cancel-safe: a session that stops reading for back-pressure drops a pending
+    /// `recv` and calls it again when it resumes, so a message must not be lost in between.
     fn recv(&mut self) -> impl Future<Output = Option<Result<String, RpcError>>> + Send;
 }
 

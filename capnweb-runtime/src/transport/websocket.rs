@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -55,8 +56,6 @@ pub struct WebSocketSender<S> {
 pub struct WebSocketReceiver<S> {
     stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
     keepalive: Option<Duration>,
-    /// When the last frame of any kind arrived.
-    heard: tokio::time::Instant,
 }
 
 impl<S> Transport for WebSocketTransport<S>
@@ -70,11 +69,7 @@ where
         let keepalive = self.keepalive;
         (
             WebSocketSender { sink, keepalive },
-            WebSocketReceiver {
-                stream,
-                keepalive,
-                heard: tokio::time::Instant::now(),
-            },
+            WebSocketReceiver { stream, keepalive },
         )
     }
 }
@@ -149,12 +144,17 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
+        // Silence counts only while we listen: not while the session applies what arrived, nor
+        // while it has stopped reading for back-pressure (the peer's pongs wait unread then).
+        // (The clock is read only with keepalive, and only when a wait starts.)
+        let mut listening_since = None;
         loop {
             let frame = match self.keepalive {
                 None => self.stream.next().await?,
                 Some(interval) => {
                     let silence = interval * 2;
-                    match tokio::time::timeout_at(self.heard + silence, self.stream.next()).await {
+                    let since = *listening_since.get_or_insert_with(tokio::time::Instant::now);
+                    match tokio::time::timeout_at(since + silence, self.stream.next()).await {
                         Ok(frame) => frame?,
                         Err(_) => {
                             return Some(Err(RpcError::disconnected(format!(
@@ -164,7 +164,8 @@ where
                     }
                 }
             };
-            self.heard = tokio::time::Instant::now();
+            // Something arrived: the next wait starts its own count.
+            listening_since = None;
             return match frame {
                 Ok(Message::Text(text)) => Some(Ok(text.as_str().to_owned())),
                 Ok(Message::Binary(_)) => Some(Err(RpcError::protocol(
@@ -175,6 +176,18 @@ where
                     None => "Peer closed WebSocket: 1005 ".to_owned(),
                 }))),
                 Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Err(WsError::Utf8(e)) => Some(Err(RpcError::protocol(format!(
+                    "received a WebSocket text frame that is not valid UTF-8: {e}"
+                )))),
+                Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                    Some(Err(RpcError::protocol_as(
+                        "TypeError",
+                        format!(
+                            "received a WebSocket frame of {size} bytes, over the limit of \
+                             {max_size} bytes"
+                        ),
+                    )))
+                }
                 Err(e) => Some(Err(disconnected(e))),
             };
         }
@@ -192,6 +205,13 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// session's memory is mostly its buffers) and frame limits above the protocol's own, so the
 /// protocol limit is the one that trips, with a clear abort. For accepting WebSockets with a
 /// server of your own and wrapping them in [`WebSocketTransport`].
+///
+/// The write buffer keeps tungstenite's defaults (`write_buffer_size` 128 KiB, no
+/// `max_write_buffer_size`): the sender hands a frame over only when the sink is ready, and
+/// the sink is not ready while more than `write_buffer_size` is unwritten, so the buffer holds
+/// at most that plus one frame. What waits beyond that is the session's, and counts toward its
+/// back-pressure ([`SessionOptions::pause_reading_above`]). A maximum would only turn one large
+/// answer into an error.
 pub fn config(options: &SessionOptions) -> WebSocketConfig {
     let frame_limit = options
         .limits
