@@ -1,5 +1,6 @@
 //! End-to-end suite: interop with the real npm `capnweb` 0.12.0, hostile input, leak checks.
 
+mod abort_delivery;
 mod api;
 mod arrival_order;
 mod attenuation;

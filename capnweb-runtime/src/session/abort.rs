@@ -76,6 +76,6 @@ pub(super) const SHUTDOWN_REASON: &str = "the session was closed";
 /// Why a server closes its sessions when it shuts down (close code 1001, "going away").
 pub(crate) const SERVER_SHUTDOWN_REASON: &str = "the server is shutting down";
 
-/// How long a closing session may take to write its close frame to a slow peer.
-#[cfg(feature = "server")]
+/// How long a closing session may take to write its close frame to a slow peer (and to read
+/// what the peer still sends until it closes its side).
 pub(super) const CLOSE_FLUSH_TIME: std::time::Duration = std::time::Duration::from_secs(1);

@@ -329,7 +329,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             unflushed = 0;
             tokio::select! {
                 biased;
-                _ = &mut ended => return,
+                _ = &mut ended => return drain_until_closed(&inner, &mut receiver).await,
                 () = inner.until_low_water() => continue,
             }
         }
@@ -352,7 +352,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
         };
         tokio::select! {
             biased;
-            _ = &mut ended => return,
+            _ = &mut ended => return drain_until_closed(&inner, &mut receiver).await,
             step = next => {
                 let Some((next, flushed)) = step else {
                     pause = true;
@@ -385,6 +385,20 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             }
         }
     }
+}
+
+/// After the session ended, reads (and discards) what the peer still sends until it closes
+/// its side, for at most `CLOSE_FLUSH_TIME`. Dropping a socket with unread input makes the
+/// kernel reset the connection, and a reset can make the peer lose what we wrote just before:
+/// the last answers, the `abort` message, the close frame. Reading on lets the closing
+/// handshake finish instead.
+async fn drain_until_closed<R: MessageReceiver>(inner: &SessionInner, receiver: &mut R) {
+    let bounded = tokio::time::timeout(super::abort::CLOSE_FLUSH_TIME, async {
+        while let Some(Ok(_)) = receiver.recv().await {}
+        // The peer closed first: our writer may still be writing its last frames.
+        inner.transport_closed().await;
+    });
+    let _ = bounded.await;
 }
 
 /// Waits for the next keepalive ping, or forever without keepalive.

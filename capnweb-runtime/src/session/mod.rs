@@ -283,7 +283,6 @@ impl SessionInner {
 
     /// Waits until the writer task has closed the transport (at once for a batch session,
     /// which has none).
-    #[cfg(feature = "server")]
     pub(crate) async fn transport_closed(&self) {
         if let Mode::Connection(io) = &self.mode {
             let _ = io.writer_done.subscribe().wait_for(|done| *done).await;
