@@ -26,6 +26,8 @@ pub(crate) struct MacroOptions {
     pub(crate) rename_all: RenameRule,
     /// An explicit path to the runtime crate.
     pub(crate) krate: Option<syn::Path>,
+    /// `introspect`: the dispatch table answers `$meta` with the interface's description.
+    pub(crate) introspect: bool,
 }
 
 /// Parses the attribute's arguments, recording every problem and carrying on with defaults.
@@ -33,6 +35,7 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
     let mut options = MacroOptions {
         rename_all: RenameRule::Camel,
         krate: None,
+        introspect: false,
     };
     let mut seen_rename = false;
     let parser = syn::meta::parser(|meta| {
@@ -63,6 +66,11 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
                     ),
                 }
             }
+        } else if meta.path.is_ident("introspect") && form == Form::Interface {
+            if options.introspect {
+                errors.at(&meta.path, "`introspect` is given twice");
+            }
+            options.introspect = true;
         } else if meta.path.is_ident("crate") {
             let lit: LitStr = meta.value()?.parse()?;
             match lit.parse::<syn::Path>() {
@@ -72,7 +80,8 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
         } else {
             let allowed = match form {
                 Form::TraitImpl => "`crate = \"...\"`",
-                Form::Interface | Form::Inherent => "`rename_all = \"...\"` and `crate = \"...\"`",
+                Form::Interface => "`rename_all = \"...\"`, `crate = \"...\"` and `introspect`",
+                Form::Inherent => "`rename_all = \"...\"` and `crate = \"...\"`",
             };
             errors.at(&meta.path, format!("unknown option; expected {allowed}"));
             // Skip the option's value so that the options after it are still checked.

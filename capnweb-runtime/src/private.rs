@@ -304,3 +304,66 @@ macro_rules! __capnweb_client_impls {
 }
 
 pub use crate::__capnweb_client_impls as client_impls;
+
+// ---------------------------------------------------------------------------------------------
+// Introspection (`#[rpc_interface(introspect)]`)
+
+/// An interface's description, as `#[rpc_interface(introspect)]` writes it.
+pub struct InterfaceDoc {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub methods: &'static [MethodDoc],
+}
+
+/// One member of an interface.
+pub struct MethodDoc {
+    /// The wire name (empty for the object itself as a function).
+    pub name: &'static str,
+    /// `"method"`, `"property"` or `"invoke"`.
+    pub kind: &'static str,
+    pub params: &'static [ParamDoc],
+    /// The Rust result type as written.
+    pub result: &'static str,
+    pub doc: &'static str,
+}
+
+/// One parameter: its name and Rust type as written.
+pub struct ParamDoc {
+    pub name: &'static str,
+    pub ty: &'static str,
+}
+
+/// The answer to `$meta`: `{interface, doc, members: [{name, kind, params: [{name, type}],
+/// result, doc}]}`.
+pub fn describe(doc: &'static InterfaceDoc) -> Answer {
+    let text = |s: &str| Value::String(s.to_owned());
+    let members = doc
+        .methods
+        .iter()
+        .map(|m| {
+            let params = m
+                .params
+                .iter()
+                .map(|p| {
+                    let mut param = crate::value::Object::new();
+                    param.insert("name".into(), text(p.name));
+                    param.insert("type".into(), text(p.ty));
+                    Value::Object(param)
+                })
+                .collect();
+            let mut member = crate::value::Object::new();
+            member.insert("name".into(), text(m.name));
+            member.insert("kind".into(), text(m.kind));
+            member.insert("params".into(), Value::Array(params));
+            member.insert("result".into(), text(m.result));
+            member.insert("doc".into(), text(m.doc));
+            Value::Object(member)
+        })
+        .collect();
+    let mut described = crate::value::Object::new();
+    described.insert("interface".into(), text(doc.name));
+    described.insert("doc".into(), text(doc.doc));
+    described.insert("members".into(), Value::Array(members));
+    let described = Value::Object(described);
+    Answer::from(Box::pin(std::future::ready(Ok(described))) as CallFuture)
+}

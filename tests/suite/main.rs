@@ -19,6 +19,7 @@ mod http_batch;
 mod http_server;
 mod interop_http;
 mod interop_ws;
+mod introspection;
 mod js_json;
 mod large_values;
 mod lifetimes;

@@ -24,6 +24,7 @@ pub(crate) fn target_impl(
     where_clause: TokenStream,
     receiver: &Receiver<'_>,
     methods: &[Method],
+    description: Option<TokenStream>,
 ) -> TokenStream {
     let calls: Vec<&Method> = methods.iter().filter(|m| m.kind == Kind::Call).collect();
     let properties: Vec<&Method> = methods
@@ -36,6 +37,9 @@ pub(crate) fn target_impl(
         let body = dispatch(krate, receiver, m, quote!(args));
         quote!(#(#cfgs)* #wire => #body,)
     });
+    // `#[rpc_interface(introspect)]`: the reserved member `$meta` answers the description.
+    let meta_arm =
+        description.map(|description| quote!("$meta" => #private::describe(#description),));
     // A binding nothing reads would warn in the user's crate.
     let args = if calls.is_empty() {
         quote!(_)
@@ -104,6 +108,7 @@ pub(crate) fn target_impl(
             ) -> #private::Answer {
                 match request {
                     #private::Request::Call(method, #args) => match method {
+                        #meta_arm
                         #(#call_arms)*
                         _ => #private::no_such_method(method),
                     },

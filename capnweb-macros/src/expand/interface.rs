@@ -6,7 +6,7 @@ use syn::{ItemTrait, TraitItem, TraitItemFn};
 
 use crate::checks;
 use crate::errors::Errors;
-use crate::expand::{client, dispatch, server_ident};
+use crate::expand::{client, describe, dispatch, server_ident};
 use crate::model::{self, Context};
 use crate::options::{Form, crate_path, macro_options};
 
@@ -65,6 +65,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
          result). `{trait_ident}Client::new(value)` uses it."
     );
     let client = client::client(&krate, vis, trait_ident, &methods);
+    let description = options
+        .introspect
+        .then(|| describe::description(&krate, &trait_ident.to_string(), &item.attrs, &methods));
     let target = dispatch::target_impl(
         &krate,
         quote!(<__T: #trait_ident>),
@@ -72,6 +75,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         TokenStream::new(),
         &dispatch::Receiver::Trait(trait_ident),
         &methods,
+        description,
     );
     let errors = errors.to_compile_errors();
     quote! {

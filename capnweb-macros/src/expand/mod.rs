@@ -1,6 +1,7 @@
 //! Code generation: the client type, the dispatch table, and the two macros' outputs.
 
 pub(crate) mod client;
+pub(crate) mod describe;
 pub(crate) mod dispatch;
 pub(crate) mod interface;
 pub(crate) mod target;

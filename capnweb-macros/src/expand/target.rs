@@ -117,6 +117,7 @@ fn inherent(args: TokenStream, item: &mut ItemImpl, errors: &mut Errors) -> Toke
         where_clause.to_token_stream(),
         &dispatch::Receiver::Inherent,
         &methods,
+        None,
     );
     quote! {
         #target
