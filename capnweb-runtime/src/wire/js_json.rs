@@ -19,20 +19,38 @@
 /// The message as serde_json can read it with JavaScript's meaning, or `None` when it needs
 /// no change (nearly always).
 pub(crate) fn normalized(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let huge_number = memchr::memchr2_iter(b'e', b'E', bytes).any(|at| {
+    if may_need_rewriting(text.as_bytes()) {
+        rewrite(text)
+    } else {
+        None
+    }
+}
+
+/// Whether `bytes` has a digit followed by an exponent mark, or a `\u` escape of a surrogate
+/// (a superset of what needs rewriting: `rewrite` decides). Every received message passes
+/// here: a plain loop for the short messages that make up most traffic, vectorized searches
+/// for long ones. It costs about 1% of a small call's server CPU and 4% of a 64 KiB echo's
+/// (text full of `e`s); see docs/performance.md.
+fn may_need_rewriting(bytes: &[u8]) -> bool {
+    let exponent = |at: usize| {
         at > 0
             && (bytes[at - 1].is_ascii_digit() || bytes[at - 1] == b'.')
             && bytes
                 .get(at + 1)
                 .is_some_and(|b| b.is_ascii_digit() || *b == b'+' || *b == b'-')
-    });
+    };
     let surrogate =
-        memchr::memmem::find_iter(bytes, b"\\u").any(|at| surrogate_at(bytes, at + 2).is_some());
-    if !huge_number && !surrogate {
-        return None;
+        |at: usize| bytes.get(at + 1) == Some(&b'u') && surrogate_at(bytes, at + 2).is_some();
+    if bytes.len() < 256 {
+        return (0..bytes.len()).any(|at| match bytes[at] {
+            b'e' | b'E' => exponent(at),
+            b'\\' => surrogate(at),
+            _ => false,
+        });
     }
-    rewrite(text)
+    memchr::memchr2_iter(b'e', b'E', bytes).any(exponent)
+        // Backslashes are rare in messages; a substring searcher would cost more to build.
+        || memchr::memchr_iter(b'\\', bytes).any(surrogate)
 }
 
 /// The UTF-16 surrogate whose four hex digits start at `at`, if they encode one.
