@@ -2,7 +2,9 @@
 //! server's implementation of it. `tests/node/bench/server.mjs` serves the same API with npm
 //! capnweb: same wire names, same results.
 
-use capnweb_runtime::{rpc_interface, rpc_target};
+use capnweb_runtime::value::Bytes;
+use capnweb_runtime::{RpcError, RpcStream, rpc_interface, rpc_target};
+use futures_util::StreamExt;
 
 /// The main object of every benchmark session.
 #[rpc_interface]
@@ -17,6 +19,8 @@ pub trait BenchApi {
     async fn ids(&self, n: u32) -> Vec<u32>;
     /// The user directory, captured by the mapper of scenario h.
     async fn users(&self) -> UsersClient;
+    /// Reads `stream` (byte chunks) to its end; the number of bytes read (scenario i).
+    async fn consume(&self, stream: RpcStream<Bytes>) -> Result<u64, RpcError>;
 }
 
 /// One link of a chain (scenario c): `next` returns a new link carrying the running total.
@@ -58,6 +62,14 @@ impl BenchApi for Api {
 
     async fn users(&self) -> UsersClient {
         Directory.into()
+    }
+
+    async fn consume(&self, mut stream: RpcStream<Bytes>) -> Result<u64, RpcError> {
+        let mut total = 0;
+        while let Some(chunk) = stream.next().await {
+            total += chunk?.data.len() as u64;
+        }
+        Ok(total)
     }
 }
 

@@ -6,8 +6,9 @@ use crate::procs::Sched;
 
 /// The help text (`--help`).
 pub const USAGE: &str = "\
-capnweb-bench: scenarios a-h of shared/performance.md, for capnweb-rs and its references
-(npm capnweb 0.12.0 on Node, jsonrpsee 0.26 over WebSocket, a raw tokio-tungstenite echo).
+capnweb-bench: scenarios a-h of shared/performance.md and i (stream throughput), for
+capnweb-rs and its references (npm capnweb 0.12.0 on Node, jsonrpsee 0.26 over WebSocket, a
+raw tokio-tungstenite echo).
 Every client and server is a separate process on 127.0.0.1.
 
 USAGE:
@@ -19,7 +20,7 @@ OPTIONS:
                         (default: both passes, free first)
     --runs N            timed runs per implementation; the median is reported (default 5)
     --quick             counts / 10 and 3 runs: a smoke run
-    --only a,b,...      only these scenarios (a b c d e f g h)
+    --only a,b,...      only these scenarios (a b c d e f g h i)
     --write PATH        also write the results as Markdown (e.g. docs/performance.md); an
                         existing file keeps everything outside its generated block
     --our-server KIND   http (capnweb_runtime::Server: WebSocket + HTTP batch on hyper, the
@@ -48,6 +49,8 @@ pub struct Counts {
     pub h: u64,
     /// h: elements per map.
     pub h_ids: u64,
+    /// i: 64 KiB chunks streamed, in streams of `plan::STREAM_CHUNKS`.
+    pub i: u64,
 }
 
 impl Counts {
@@ -61,9 +64,10 @@ impl Counts {
         g: 10_000,
         h: 20,
         h_ids: 10_000,
+        i: 4 * crate::plan::STREAM_CHUNKS,
     };
 
-    /// About a tenth of [`Counts::FULL`] (the map size stays 10,000).
+    /// About a tenth of [`Counts::FULL`] (the map size stays 10,000; i: one stream of 32 MiB).
     pub const QUICK: Counts = Counts {
         a: 2_000,
         b: 20_000,
@@ -73,6 +77,7 @@ impl Counts {
         g: 1_000,
         h: 4,
         h_ids: 10_000,
+        i: crate::plan::STREAM_CHUNKS / 2,
     };
 }
 
@@ -111,7 +116,7 @@ pub struct Options {
 }
 
 /// Every scenario letter.
-pub const ALL_SCENARIOS: [char; 8] = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+pub const ALL_SCENARIOS: [char; 9] = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
 
 /// Parses the orchestrator's options (`args` without the program name). `Ok(None)` means help
 /// was printed.
@@ -188,7 +193,7 @@ fn parse_only(list: &str) -> Result<Vec<char>, String> {
             (Some(c), None) if ALL_SCENARIOS.contains(&c.to_ascii_lowercase()) => {
                 picked.push(c.to_ascii_lowercase());
             }
-            _ => return Err(format!("--only: unknown scenario {item:?} (a to h)")),
+            _ => return Err(format!("--only: unknown scenario {item:?} (a to i)")),
         }
     }
     if picked.is_empty() {
@@ -224,12 +229,12 @@ mod tests {
         assert_eq!(o.passes, vec![Sched::Free, Sched::Pinned]);
         assert_eq!(o.runs, 5);
         assert_eq!(o.only, ALL_SCENARIOS.to_vec());
-        let o = parse(&args(&["--pin", "--quick", "--only", "h,A, b"]))
+        let o = parse(&args(&["--pin", "--quick", "--only", "i,h,A, b"]))
             .unwrap()
             .unwrap();
         assert_eq!(o.passes, vec![Sched::Pinned]);
         assert_eq!((o.runs, o.counts.b), (3, 20_000));
-        assert_eq!(o.only, vec!['a', 'b', 'h']);
+        assert_eq!(o.only, vec!['a', 'b', 'h', 'i']);
         assert!(parse(&args(&["--only", "z"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
     }

@@ -1,7 +1,7 @@
-//! `capnweb-bench`: runs scenarios a-h of `shared/performance.md` for capnweb-rs and, in the
-//! same run, for the references (npm capnweb 0.12.0 on Node as server and client, jsonrpsee
-//! 0.26 over WebSocket, a raw tokio-tungstenite echo), and prints the tables with the ratios the
-//! targets are stated in.
+//! `capnweb-bench`: runs scenarios a-h of `shared/performance.md` and i (stream throughput) for
+//! capnweb-rs and, in the same run, for the references (npm capnweb 0.12.0 on Node as server
+//! and client, jsonrpsee 0.26 over WebSocket, a raw tokio-tungstenite echo), and prints the
+//! tables with the ratios the targets are stated in.
 //!
 //! ```text
 //! cargo run --release -p capnweb-bench -- --write docs/performance.md

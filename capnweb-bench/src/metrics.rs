@@ -73,7 +73,8 @@ pub fn chain_in_calls(s: &Sample) -> Option<f64> {
     Some(pipelined(s)? / (awaited(s)? / 10.0))
 }
 
-/// Scenario d: payload MB (10^6 bytes) echoed per second, counted one way.
+/// Scenario d: payload MB (10^6 bytes) echoed per second, counted one way; i: MB streamed per
+/// second (`bytes` is then one chunk's size and `ops` the chunks).
 pub fn megabytes_per_second(s: &Sample) -> Option<f64> {
     Some(get(s, "bytes")? * get(s, "ops")? / get(s, "elapsed_s")? / 1e6)
 }
@@ -119,7 +120,7 @@ pub fn columns(scenario: char) -> Vec<Metric> {
             metric("awaited/pipelined", pipelining_gain, 2),
             metric("pipelined chain in calls", chain_in_calls, 2),
         ],
-        'd' => vec![metric("MB/s", megabytes_per_second, 1)],
+        'd' | 'i' => vec![metric("MB/s", megabytes_per_second, 1)],
         'e' => vec![metric("batches/s", per_second, 0)],
         'g' => {
             return vec![

@@ -161,7 +161,8 @@ pub fn cases(scenario: char, our_server: OurServer) -> Vec<Case> {
             }
             list
         }
-        'h' => vec![
+        // The crossed pairs tell which side is the slow one.
+        'h' | 'i' => vec![
             ours,
             node,
             case(
@@ -193,9 +194,17 @@ pub fn count(scenario: char, counts: &Counts) -> u64 {
         'e' => counts.e,
         'g' => counts.g,
         'h' => counts.h,
+        'i' => counts.i,
         _ => 0,
     }
 }
+
+/// Scenario i: bytes per stream chunk (a `Uint8Array` in JavaScript, `Value::Bytes` here).
+pub const STREAM_CHUNK_BYTES: u64 = 64 * 1024;
+
+/// Scenario i: chunks per stream (64 MiB); a run's count of chunks is sent as streams of this
+/// many chunks (the last one shorter).
+pub const STREAM_CHUNKS: u64 = 1024;
 
 /// Warm-up repetitions: a tenth of the count, at least two.
 pub fn warmup(count: u64) -> u64 {
@@ -218,6 +227,7 @@ pub fn title(scenario: char) -> &'static str {
         'f' => "f. Node capnweb client, scenario b, against our server vs the Node server",
         'g' => "g. 10,000 idle WebSocket sessions on one server",
         'h' => "h. .map() over 10,000 ids with one captured call per element",
+        'i' => "i. 4 streams of 64 MiB in 64 KiB byte chunks, client to server (consume(stream))",
         _ => "?",
     }
 }

@@ -102,6 +102,7 @@ fn run_client(
     let extra = match run_as {
         'd' => path_arg(&programs.payload),
         'h' => options.counts.h_ids.to_string(),
+        'i' => plan::STREAM_CHUNKS.to_string(),
         _ => String::new(),
     };
     let common = vec![

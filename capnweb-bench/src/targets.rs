@@ -204,6 +204,12 @@ pub fn targets() -> Vec<Target> {
                 })
             },
         },
+        Target {
+            scenario: 'i',
+            text: "stream throughput at least 3x npm capnweb (MB/s)",
+            only: None,
+            eval: |r| faster(r, "node", metrics::megabytes_per_second, "MB/s", 3.0),
+        },
     ]
 }
 

@@ -5,7 +5,9 @@
 //   node client.mjs <scenario> <url> <count> <warmup> <server-pid> [extra]
 //
 // scenario: a (sequential add), b (256 in flight), c (chains), d (echo; extra =
-// payload file), e (HTTP batches; url is http://), h (map; extra = ids per map).
+// payload file), e (HTTP batches; url is http://), h (map; extra = ids per map),
+// i (streams of 64 KiB Uint8Array chunks to consume(); count = chunks, extra =
+// chunks per stream).
 // Warms up, times one run, reads its own and the server's CPU time from
 // /proc/<pid>/stat around the timed part, and prints one line:
 //
@@ -20,6 +22,7 @@ import { newHttpBatchRpcSession, newWebSocketRpcSession } from "capnweb";
 const IN_FLIGHT = 256;
 const CHAIN = 10;
 const BATCH_CALLS = 10;
+const STREAM_CHUNK_BYTES = 64 * 1024;
 
 function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -186,6 +189,35 @@ async function maps(api, job) {
   return report;
 }
 
+/** A ReadableStream of `chunks` copies of `chunk`, made as they are pulled. */
+function byteStream(chunk, chunks) {
+  let made = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (made++ < chunks) controller.enqueue(chunk.slice());
+      else controller.close();
+    },
+  });
+}
+
+async function oneStream(api, chunk, chunks) {
+  check("bytes consumed", await api.consume(byteStream(chunk, chunks)), chunks * chunk.byteLength);
+}
+
+async function streams(api, job) {
+  const perStream = Number(job.extra);
+  // Not all zeros (a compressing transport would flatter it); the content is not checked.
+  const chunk = new Uint8Array(STREAM_CHUNK_BYTES).map((_, i) => i % 251);
+  await oneStream(api, chunk, job.warmup);
+  const meter = new Meter(job.serverPid);
+  for (let left = job.count; left > 0; left -= perStream) {
+    await oneStream(api, chunk, Math.min(left, perStream));
+  }
+  const report = meter.stop(job.count);
+  report.bytes = STREAM_CHUNK_BYTES;
+  return report;
+}
+
 async function main() {
   const [scenario, url, count, warmup, serverPid, extra = ""] = process.argv.slice(2);
   const job = { url, count: Number(count), warmup: Number(warmup), serverPid: Number(serverPid), extra };
@@ -211,6 +243,9 @@ async function main() {
       break;
     case "h":
       report = await maps(api, job);
+      break;
+    case "i":
+      report = await streams(api, job);
       break;
     default:
       throw new Error(`the Node client has no scenario ${scenario}`);

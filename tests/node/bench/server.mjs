@@ -55,6 +55,12 @@ class BenchApi extends RpcTarget {
   users() {
     return new Users();
   }
+  /** Reads `stream` (byte chunks) to its end; -> the number of bytes read (scenario i). */
+  async consume(stream) {
+    let total = 0;
+    for await (const chunk of stream) total += chunk.byteLength;
+    return total;
+  }
 }
 
 const httpServer = http.createServer(async (request, response) => {
