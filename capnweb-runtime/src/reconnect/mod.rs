@@ -34,6 +34,15 @@ use crate::stub::Stub;
 pub(crate) type Dial =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Session, RpcError>> + Send>> + Send + Sync>;
 
+/// `dial` as a [`Dial`].
+pub(crate) fn boxed_dial<F, Fut>(dial: F) -> Dial
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(dial()))
+}
+
 /// Told of every state change, in order.
 pub(crate) type StateCallback = Arc<dyn Fn(&ConnectionState) + Send + Sync>;
 
@@ -113,7 +122,7 @@ impl ReconnectingSession {
         Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
     {
         ReconnectingSessionBuilder {
-            dial: Arc::new(move || Box::pin(dial())),
+            dial: boxed_dial(dial),
             backoff: Backoff::default(),
             max_attempts: None,
             on_state: None,

@@ -55,7 +55,7 @@ impl SessionPool {
         Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
     {
         SessionPoolBuilder {
-            dial: Arc::new(move || Box::pin(dial())),
+            dial: super::boxed_dial(dial),
             size: 2,
             backoff: Backoff::default(),
             max_attempts: None,
