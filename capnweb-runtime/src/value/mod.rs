@@ -41,8 +41,10 @@ pub enum PropertyKey {
     Index(u64),
 }
 
-/// Any value that can travel over Cap'n Web.
+/// Any value that can travel over Cap'n Web. New kinds of JavaScript values may be added (as
+/// the stream and `Blob` kinds were), so a `match` needs a catch-all arm.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum Value {
     /// JavaScript `undefined`.
     #[default]
