@@ -63,7 +63,9 @@ pub fn run(
     println!("| second | calls sent so far | server VmRSS MiB | server VmHWM MiB |");
     println!("|---:|---:|---:|---:|");
     println!("| 0 | 0 | {} | |", mib(rss_before));
-    for (second, calls, (rss, hwm)) in &samples {
+    // About ten rows whatever the length.
+    let every = (secs / 10).max(1);
+    for (second, calls, (rss, hwm)) in samples.iter().filter(|s| s.0 % every == 0 || s.0 == secs) {
         println!("| {second} | {calls} | {} | {} |", mib(*rss), mib(*hwm));
     }
     println!();

@@ -287,7 +287,16 @@ fn idle(exe: &std::path::Path, server: &mut SoakServer, count: u64) -> Result<()
     hold.expect_line("CLOSED", timeout)?;
     let (closed_in, stats) = server.wait_for(Duration::from_secs(60), |s| s[0] == 0)?;
     std::thread::sleep(Duration::from_millis(500));
-    let (after, hwm) = memory_kib(pid);
+    let (after, _) = memory_kib(pid);
+    // A second round: memory the allocator kept from the first is reused, not added to.
+    hold.send_line(&format!("open {count}"))?;
+    let again_answer = hold.expect_line("OPEN ", timeout)?;
+    server.wait_for(Duration::from_secs(30), |s| s[0] >= held)?;
+    let (again, _) = memory_kib(pid);
+    hold.send_line("close")?;
+    hold.expect_line("CLOSED", timeout)?;
+    server.wait_for(Duration::from_secs(60), |s| s[0] == 0)?;
+    let (again_after, hwm) = memory_kib(pid);
     hold.finish(Duration::from_secs(5));
     let per = (open.saturating_sub(before)) as f64 / held.max(1) as f64;
     println!("### {count} idle WebSocket sessions\n");
@@ -310,6 +319,14 @@ fn idle(exe: &std::path::Path, server: &mut SoakServer, count: u64) -> Result<()
     println!(
         "| server VmRSS 0.5 s after they all closed | {} MiB |",
         mib(after)
+    );
+    println!(
+        "| second round: server VmRSS with {count} open again (OPEN answer: {again_answer}) | {} MiB |",
+        mib(again)
+    );
+    println!(
+        "| second round: server VmRSS after they closed | {} MiB |",
+        mib(again_after)
     );
     println!("| server VmHWM | {} MiB |", mib(hwm));
     if sessions.is_none() {
@@ -426,4 +443,42 @@ fn storm_item(exe: &std::path::Path, server: &mut SoakServer, count: u64) -> Res
         ms(warm.tasks, "a further 10 s"),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn options() {
+        let o = parse(&[]).unwrap().unwrap();
+        assert_eq!(
+            (o.calls, o.idle, o.storm, o.flood_secs),
+            (10_000_000, 10_000, 1_000, 30)
+        );
+        assert_eq!(o.only.len(), ITEMS.len());
+        let o = parse(&args(&[
+            "--quick",
+            "--calls",
+            "2_000",
+            "--only",
+            "calls, flood",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((o.calls, o.idle, o.flood_secs), (2_000, 1_000, 10));
+        assert_eq!(o.only, vec!["calls".to_owned(), "flood".to_owned()]);
+        assert!(parse(&args(&["--only", "nap"])).is_err());
+        assert!(parse(&args(&["--calls"])).is_err());
+    }
+
+    #[test]
+    fn reads_own_memory() {
+        let (rss, hwm) = memory_kib(std::process::id());
+        assert!(rss > 0 && hwm >= rss);
+    }
 }
