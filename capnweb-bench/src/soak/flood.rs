@@ -3,7 +3,8 @@
 //! reads, for a fixed time. With back-pressure the server stops reading once its unsent
 //! answers pass its bound, TCP pushes back on the sender, and the server's memory stays flat.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -25,34 +26,37 @@ pub fn run(
         let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true)
             .await
             .ctx("connect")?;
-        let started = Instant::now();
-        let deadline = started + Duration::from_secs(secs);
-        let mut sent = 0u64;
-        let mut samples = Vec::new();
-        let mut next_sample = started + Duration::from_secs(1);
-        while Instant::now() < deadline {
-            let id = sent + 1;
-            let push = format!(r#"["push",["pipeline",0,["echo"],["{text}"]]]"#);
-            let pull = format!(r#"["pull",{id}]"#);
-            // A send blocks once the server stops reading and the socket buffers are full.
-            let left = deadline.saturating_duration_since(Instant::now());
-            let both = async {
-                ws.feed(Message::text(push)).await?;
-                ws.send(Message::text(pull)).await
-            };
-            match tokio::time::timeout(left.min(Duration::from_millis(200)), both).await {
-                Ok(result) => {
-                    result.ctx("send")?;
-                    sent += 1;
+        let sent = AtomicU64::new(0);
+        let sending = async {
+            loop {
+                let id = sent.load(Ordering::Relaxed) + 1;
+                let push = format!(r#"["push",["pipeline",0,["echo"],["{text}"]]]"#);
+                // A send blocks once the server stops reading and the socket buffers are full.
+                if let Err(e) = ws.feed(Message::text(push)).await {
+                    return format!("send: {e}");
                 }
-                Err(_) => {} // blocked: sample and try again
+                let pull = format!(r#"["pull",{id}]"#);
+                if let Err(e) = ws.send(Message::text(pull)).await {
+                    return format!("send: {e}");
+                }
+                sent.store(id, Ordering::Relaxed);
             }
-            if Instant::now() >= next_sample {
-                samples.push((started.elapsed().as_secs(), sent, memory_kib(pid)));
-                next_sample += Duration::from_secs(1);
+        };
+        let sampling = async {
+            let mut samples = Vec::new();
+            for second in 1..=secs {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                samples.push((second, sent.load(Ordering::Relaxed), memory_kib(pid)));
             }
-        }
-        Ok::<_, String>((sent, samples, ws))
+            samples
+        };
+        // The sender is cancelled (mid-frame, perhaps) when the sampling ends: the connection
+        // is dropped right after, so a torn frame does not matter.
+        let samples = tokio::select! {
+            error = sending => return Err(error),
+            samples = sampling => samples,
+        };
+        Ok::<_, String>((sent.load(Ordering::Relaxed), samples, ws))
     })?;
     let (rss_end, hwm) = memory_kib(pid);
     drop(ws);
