@@ -13,6 +13,7 @@ Every client and server is a separate process on 127.0.0.1.
 
 USAGE:
     cargo run --release -p capnweb-bench -- [OPTIONS]
+    cargo run --release -p capnweb-bench -- soak [--help]   (soak and scale, issue 15)
 
 OPTIONS:
     --free              free scheduling only

@@ -11,6 +11,9 @@
 //! (`serve <kind>`, `client <kind> ...`, `hold <url>`) for the Rust sides and runs the scripts
 //! of `tests/node/bench/` with `node` for the Node sides. See `--help` for the options.
 //!
+//! `capnweb-bench soak [--quick]` runs the soak and scale items of issue 15 instead (see
+//! `soak --help`).
+//!
 //! By hand, for profiling one side: `capnweb-bench serve ours-http` prints `LISTENING <port>`;
 //! `capnweb-bench client ours b ws://127.0.0.1:<port>/ 200000 0 <server-pid>` runs one timed
 //! run (`payload <path>` writes scenario d's payload for `client <kind> d ... <path>`).
@@ -26,6 +29,7 @@ mod procs;
 mod report;
 mod runner;
 mod serve;
+mod soak;
 mod stats;
 mod targets;
 
@@ -42,6 +46,8 @@ fn main() {
         Some("serve") => serve::main(&args[1..]),
         Some("client") => client::main(&args[1..]),
         Some("hold") => client::hold_main(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
+        Some("soak-storm") => soak::storm_main(&args[1..]),
         // Writes scenario d's payload, to run a client by hand (profiling).
         Some("payload") => match args.get(1) {
             Some(path) => std::fs::write(path, payload::payload().to_string())

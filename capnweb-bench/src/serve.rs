@@ -1,7 +1,7 @@
 //! `capnweb-bench serve <kind>`: the Rust servers. Each binds 127.0.0.1 on an ephemeral port,
 //! prints `LISTENING <port>` and serves until its stdin closes.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use capnweb_runtime::transport::websocket::{self, WebSocketTransport};
 use capnweb_runtime::{Server, SessionOptions, Stub};
@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::api::{Api, BenchApiClient};
+use crate::soak::api::{SoakApiClient, SoakMain};
 
 /// The Rust servers the bench can start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,6 +31,9 @@ pub enum ServerKind {
     /// [`ServerKind::Raw`] with a 4 KiB read buffer instead of tungstenite's default 128 KiB,
     /// which it allocates up front for every connection (scenario g's diagnostic).
     RawSmallBuffer,
+    /// Our runtime's `Server` serving the soak API (`capnweb-bench soak`): answers `stats` on
+    /// stdin with `STATS <sessions> <capabilities> <callbacks> <pending hangs> <tasks>`.
+    OursSoak,
 }
 
 impl ServerKind {
@@ -42,6 +46,7 @@ impl ServerKind {
             ServerKind::Raw => "raw",
             ServerKind::RawBatched => "raw-batched",
             ServerKind::RawSmallBuffer => "raw-small-buffer",
+            ServerKind::OursSoak => "ours-soak",
         }
     }
 
@@ -54,6 +59,7 @@ impl ServerKind {
             ServerKind::Raw,
             ServerKind::RawBatched,
             ServerKind::RawSmallBuffer,
+            ServerKind::OursSoak,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -66,16 +72,26 @@ pub fn main(args: &[String]) -> Result<(), String> {
         .first()
         .and_then(|k| ServerKind::parse(k))
         .ok_or_else(|| format!("serve: unknown server kind {:?}", args.first()))?;
-    // Exit as soon as the parent closes our stdin (or dies).
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        while matches!(std::io::stdin().read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    // Exit as soon as the parent closes our stdin (or dies); answer `stats` lines meanwhile.
+    let handle = runtime.handle().clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0) {
+            if line.trim() == "stats" {
+                let [sessions, caps, callbacks, hangs] = crate::soak::api::live();
+                let tasks = handle.metrics().num_alive_tasks();
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "STATS {sessions} {caps} {callbacks} {hangs} {tasks}");
+                let _ = out.flush();
+            }
+            line.clear();
+        }
+        std::process::exit(0);
+    });
     runtime.block_on(serve(kind)).map_err(|e| e.to_string())
 }
 
@@ -96,6 +112,14 @@ async fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             announce(&listener)?;
             Server::builder(|_| make_main())
+                .listen(listener)?
+                .run_until_stopped()
+                .await;
+        }
+        ServerKind::OursSoak => {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            announce(&listener)?;
+            Server::builder(|_| SoakApiClient::new(SoakMain::new()).into())
                 .listen(listener)?
                 .run_until_stopped()
                 .await;
