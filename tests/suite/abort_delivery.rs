@@ -13,6 +13,7 @@ const CALLS: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_the_abort_and_the_close_all_arrive_while_the_peer_keeps_sending() {
+    let before = crate::support::alive_tasks();
     let server = HttpServer::start().await;
     for round in 0..5 {
         let (ws, _) = tokio_tungstenite::connect_async(server.ws_url())
@@ -87,5 +88,7 @@ async fn answers_the_abort_and_the_close_all_arrive_while_the_peer_keeps_sending
         );
         sending.abort();
     }
+    // Every session ended: no reader is left draining, nothing of the server runs.
     server.stop().await;
+    crate::support::assert_tasks_at_most(before).await;
 }

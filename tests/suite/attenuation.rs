@@ -81,6 +81,7 @@ async fn a_revoked_capability_fails_and_its_target_is_dropped() {
 
 #[tokio::test]
 async fn a_revocable_capability_expires() {
+    let before = crate::support::alive_tasks();
     let dropped = Arc::new(AtomicU32::new(0));
     let (lease, revoker) = revocable(&Stub::new(Doubler(dropped.clone())));
     assert_eq!(lease.invoke((1,)).await.unwrap(), Value::from(2));
@@ -88,4 +89,5 @@ async fn a_revocable_capability_expires() {
     eventually("the lease expires", || revoker.is_revoked()).await;
     assert!(lease.invoke((1,)).await.is_err());
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    crate::support::assert_tasks_at_most(before).await;
 }

@@ -67,6 +67,7 @@ fn expected() -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_and_typescript_clients_read_the_description() {
+    let before = crate::support::alive_tasks();
     let server = Server::builder(|_| CatalogueClient::new(Shop).into())
         .bind("127.0.0.1:0")
         .await
@@ -83,6 +84,7 @@ async fn rust_and_typescript_clients_read_the_description() {
     // The interface still works as before.
     let price = session.main().call("price", ("apple", 2)).await.unwrap();
     assert_eq!(price, Value::from(500));
+    crate::support::assert_no_leaks(&[&session]).await;
     session.close();
 
     let printed =
@@ -92,6 +94,8 @@ async fn rust_and_typescript_clients_read_the_description() {
     let typescript: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
     assert_eq!(typescript, expected(), "what a TypeScript client reads");
     server.shutdown().await;
+    drop(session);
+    crate::support::assert_tasks_at_most(before).await;
 }
 
 #[tokio::test]

@@ -74,7 +74,11 @@ async fn the_npm_capnweb_server_accepts_our_subprotocol_offer() {
         .connect()
         .await
         .unwrap();
-    let sum = session.main().call("add", (2, 3)).await.unwrap();
+    let api = session.main();
+    let sum = api.call("add", (2, 3)).await.unwrap();
     assert_eq!(sum, Value::Number(5.0));
+    crate::interop_ws::assert_peer_clean(&api).await;
+    drop(api);
+    crate::support::assert_no_leaks(&[&session]).await;
     session.close();
 }
