@@ -285,6 +285,21 @@ impl WritableStream {
 
     /// This stream as a `futures::Sink` (`send` writes, `close` closes; `SinkExt::send_all`
     /// from a local stream and the rest of `SinkExt` work on it).
+    ///
+    /// ```
+    /// use capnweb_runtime::stream::WritableStream;
+    /// use capnweb_runtime::{RpcError, Value};
+    /// use futures_util::SinkExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), RpcError> {
+    /// let writable = WritableStream::new(futures_util::sink::drain().sink_map_err(|e| match e {}));
+    /// let mut sink = writable.into_sink();
+    /// let mut chunks = futures_util::stream::iter([Ok(Value::from(1)), Ok(Value::from(2))]);
+    /// sink.send_all(&mut chunks).await?;
+    /// sink.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn into_sink(self) -> WritableSink {
         WritableSink {
             stream: self,
@@ -492,6 +507,21 @@ impl<'de, T> serde::Deserialize<'de> for RpcStream<T> {
 
 /// A [`WritableStream`] whose chunks are a serde type `T`, for `#[rpc_interface]` signatures
 /// (`async fn upload(&self, into: RpcSink<Row>)`).
+///
+/// ```
+/// use capnweb_runtime::{RpcError, RpcSink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), RpcError> {
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+/// let sink = RpcSink::new(futures_util::sink::unfold(tx, |tx, n: u32| async move {
+///     tx.send(n).map_err(|_| RpcError::new("Error", "nobody reads"))?;
+///     Ok::<_, RpcError>(tx)
+/// }));
+/// sink.write(7).await?; // what the peer's writes do when the sink is sent to it
+/// assert_eq!(rx.recv().await, Some(7));
+/// # Ok(()) }
+/// ```
 pub struct RpcSink<T> {
     inner: WritableStream,
     _chunk: std::marker::PhantomData<fn(T)>,

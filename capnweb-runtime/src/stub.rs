@@ -252,6 +252,14 @@ impl Stub {
     /// Registers `callback` to run once when this capability stops working because its
     /// connection ended (at once if it already has; never for a local object), with the
     /// reason. Dropping the returned handle unregisters it; [`OnBroken::keep`] keeps it.
+    ///
+    /// ```no_run
+    /// # fn example(callback: capnweb_runtime::Stub) {
+    /// callback
+    ///     .on_broken(|reason| eprintln!("the subscriber left: {reason}"))
+    ///     .keep();
+    /// # }
+    /// ```
     pub fn on_broken(&self, callback: impl FnOnce(&RpcError) + Send + 'static) -> OnBroken {
         match self.hook.lifeline() {
             Lifeline::Session(session) => session.on_broken(callback),

@@ -45,6 +45,14 @@ pub fn default_client_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// A client configuration that trusts exactly `roots` (a root store you assembled).
+///
+/// ```
+/// use capnweb_runtime::tls::{self, rustls};
+///
+/// let mut roots = rustls::RootCertStore::empty();
+/// roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()); // or certificates of your own
+/// let config = tls::client_config_with_roots(roots);
+/// ```
 pub fn client_config_with_roots(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
     Arc::new(
         rustls::ClientConfig::builder()
@@ -57,6 +65,16 @@ pub fn client_config_with_roots(roots: rustls::RootCertStore) -> Arc<rustls::Cli
 /// `tls-native-roots`), as `curl` or a browser would, including authorities an administrator
 /// added. On Linux the `SSL_CERT_FILE` and `SSL_CERT_DIR` variables choose the store. Fails
 /// when no certificate could be loaded; certificates that cannot be parsed are skipped.
+///
+/// ```no_run
+/// # fn example() -> Result<(), capnweb_runtime::RpcError> {
+/// use capnweb_runtime::tls;
+/// use capnweb_runtime::transport::websocket::Connector;
+///
+/// let connector = Connector::new("wss://intranet.example/rpc")
+///     .tls_config(tls::native_roots_client_config()?);
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "tls-native-roots")]
 pub fn native_roots_client_config() -> Result<Arc<rustls::ClientConfig>, RpcError> {
     let found = rustls_native_certs::load_native_certs();

@@ -102,6 +102,17 @@ impl BatchClient {
 
     /// Gives up on opening a connection (TCP connect) after `timeout`, failing the batch with
     /// [`RpcError::Connect`]. Without one (the default) the operating system decides.
+    ///
+    /// ```
+    /// # fn example() -> Result<(), capnweb_runtime::RpcError> {
+    /// use std::time::Duration;
+    /// use capnweb_runtime::http::BatchClient;
+    ///
+    /// let client = BatchClient::new("http://127.0.0.1:8080/rpc")?
+    ///     .connect_timeout(Duration::from_secs(2))
+    ///     .timeout(Duration::from_secs(10));
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> BatchClient {
         self.connect_timeout = Some(timeout);
         self.rebuild();

@@ -208,6 +208,17 @@ impl ServerBuilder {
     /// client offers (`Sec-WebSocket-Protocol`) is named in the handshake's answer. None by
     /// default, so a client that insists on one is refused by its own side, as the RFC asks.
     /// The session's [`SessionContext`] headers show what the client offered.
+    ///
+    /// ```no_run
+    /// # async fn example() -> std::io::Result<()> {
+    /// use capnweb_runtime::{Server, Stub, Value};
+    ///
+    /// let server = Server::builder(|_| Stub::from_fn(|_| async { Ok(Value::Null) }))
+    ///     .subprotocols(["capnweb.v2", "capnweb.v1"]) // v2 preferred
+    ///     .bind("127.0.0.1:8080")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn subprotocols<I, S>(mut self, subprotocols: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -307,6 +307,17 @@ impl Connector {
     /// Offers a WebSocket subprotocol (`Sec-WebSocket-Protocol`; call again to offer more, in
     /// order of preference). The server must then choose one of them, or
     /// [`connect`](Self::connect) fails with [`RpcError::Connect`].
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), capnweb_runtime::RpcError> {
+    /// use capnweb_runtime::transport::websocket::Connector;
+    ///
+    /// let session = Connector::new("ws://127.0.0.1:8080/rpc")
+    ///     .subprotocol("capnweb.v1")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn subprotocol(mut self, name: impl Into<String>) -> Self {
         self.subprotocols.push(name.into());
         self
