@@ -34,15 +34,6 @@ use crate::stub::Stub;
 pub(crate) type Dial =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Session, RpcError>> + Send>> + Send + Sync>;
 
-/// `dial` as a [`Dial`].
-pub(crate) fn boxed_dial<F, Fut>(dial: F) -> Dial
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
-{
-    Arc::new(move || Box::pin(dial()))
-}
-
 /// Told of every state change, in order.
 pub(crate) type StateCallback = Arc<dyn Fn(&ConnectionState) + Send + Sync>;
 
@@ -122,7 +113,7 @@ impl ReconnectingSession {
         Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
     {
         ReconnectingSessionBuilder {
-            dial: boxed_dial(dial),
+            dial: Arc::new(move || Box::pin(dial())),
             backoff: Backoff::default(),
             max_attempts: None,
             on_state: None,
@@ -210,6 +201,16 @@ impl ReconnectingSession {
 }
 
 impl ReconnectingSessionBuilder {
+    /// The same dial, backoff and attempts, without the state callback (a pool member's).
+    pub(crate) fn clone_settings(&self) -> Self {
+        ReconnectingSessionBuilder {
+            dial: self.dial.clone(),
+            backoff: self.backoff.clone(),
+            max_attempts: self.max_attempts,
+            on_state: None,
+        }
+    }
+
     /// The waits between dials. Default: [`Backoff::default`].
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Backoff, ConnectionState, Dial, ReconnectingSession};
+use super::{Backoff, ConnectionState, ReconnectingSession, ReconnectingSessionBuilder};
 use crate::error::RpcError;
 use crate::session::Session;
 use crate::stub::Stub;
@@ -40,10 +40,9 @@ type MemberStateCallback = Arc<dyn Fn(usize, &ConnectionState) + Send + Sync>;
 /// Configures and starts a [`SessionPool`].
 #[must_use = "a builder does nothing until started"]
 pub struct SessionPoolBuilder {
-    dial: Dial,
+    /// What every member is built from (its own `on_state` aside).
+    member: ReconnectingSessionBuilder,
     size: usize,
-    backoff: Backoff,
-    max_attempts: Option<u32>,
     on_state: Option<MemberStateCallback>,
 }
 
@@ -55,10 +54,8 @@ impl SessionPool {
         Fut: Future<Output = Result<Session, RpcError>> + Send + 'static,
     {
         SessionPoolBuilder {
-            dial: super::boxed_dial(dial),
+            member: ReconnectingSession::builder(dial),
             size: 2,
-            backoff: Backoff::default(),
-            max_attempts: None,
             on_state: None,
         }
     }
@@ -116,13 +113,13 @@ impl SessionPoolBuilder {
 
     /// The waits between each member's dials.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.member = self.member.backoff(backoff);
         self
     }
 
     /// Each member gives up after this many failed dials in a row (`None`: never).
     pub fn max_attempts(mut self, max_attempts: Option<u32>) -> Self {
-        self.max_attempts = max_attempts;
+        self.member = self.member.max_attempts(max_attempts);
         self
     }
 
@@ -139,10 +136,7 @@ impl SessionPoolBuilder {
     pub fn start(self) -> SessionPool {
         let members: Vec<ReconnectingSession> = (0..self.size)
             .map(|index| {
-                let dial = self.dial.clone();
-                let mut builder = ReconnectingSession::builder(move || dial())
-                    .backoff(self.backoff.clone())
-                    .max_attempts(self.max_attempts);
+                let mut builder = self.member.clone_settings();
                 if let Some(callback) = self.on_state.clone() {
                     builder = builder.on_state(move |state| callback(index, state));
                 }
@@ -160,8 +154,7 @@ impl std::fmt::Debug for SessionPoolBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionPoolBuilder")
             .field("size", &self.size)
-            .field("backoff", &self.backoff)
-            .field("max_attempts", &self.max_attempts)
+            .field("member", &self.member)
             .finish()
     }
 }
