@@ -128,18 +128,17 @@ impl SessionInner {
         let session = self.arc();
         self.with_state(|st, fx| {
             // Released meanwhile (or the session ended): nobody is waiting for it.
-            if st.broken.is_some() || !st.exports.contains_key(&id) {
-                return;
-            }
+            let stream_call = match st.exports.get(&id) {
+                Some(entry) if st.broken.is_none() => entry.stream,
+                _ => return,
+            };
             let text = st.settlement_text(&session, fx, id, result);
             // Exporting a stub in it may have found the export table full and ended the session.
             if st.broken.is_none() {
                 st.queue(text);
             }
             // A stream call is forgotten once answered: the peer sends no release for it.
-            if st.exports.get(&id).is_some_and(|e| e.stream)
-                && let Some(entry) = st.exports.remove(&id)
-            {
+            if stream_call && let Some(entry) = st.exports.remove(&id) {
                 fx.drops.push(entry.hook);
             }
         });
