@@ -13,12 +13,6 @@ use crate::support::{alive_tasks, assert_no_leaks, assert_tasks_at_most};
 
 const RUNS: usize = 100;
 
-// Known defect, not a passing guarantee: about one map in 2,500 is still delivered out of
-// settlement order (more often under a loaded CI machine), so this test fails in a few percent
-// of runs and would block every landing. Run it with `--ignored`; the closing note of
-// 2026-12-07 has a captured failing trace and the fix to try (deliver each lane's calls in
-// settlement-sequence order rather than trusting wake order).
-#[ignore = "known defect: rare out-of-order delivery under load; see the comment above"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_whose_promise_arguments_settle_in_order_run_in_that_order() {
     let before = alive_tasks();
