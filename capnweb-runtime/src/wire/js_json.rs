@@ -28,8 +28,9 @@ pub(crate) fn normalized(text: &str) -> Option<String> {
 
 /// Whether `bytes` has a digit followed by an exponent mark, or a `\u` escape of a surrogate
 /// (a superset of what needs rewriting: `rewrite` decides). Every received message passes
-/// here, so it looks at eight bytes at a time for the three bytes that can start a candidate
-/// (`e`, `E`, `\`) and examines only the words that hold one. See docs/performance.md.
+/// here, so it works on eight bytes at a time: a word is examined byte by byte only if it has
+/// an `e`/`E` right after a digit or a point, or a backslash, which almost no message has
+/// (`e` alone is in most: "pipeline", "release", "resolve"). See docs/performance.md.
 fn may_need_rewriting(bytes: &[u8]) -> bool {
     let exponent = |at: usize| {
         at > 0
@@ -45,29 +46,54 @@ fn may_need_rewriting(bytes: &[u8]) -> bool {
         b'\\' => surrogate(at),
         _ => false,
     };
+    // The flag of the previous word's last byte, as the flag of this word's first.
+    let mut digit_before_first = 0;
+    let mut suspect = |word: u64| {
+        let numeric = digit_or_point_bytes(word);
+        let after_numeric = (numeric << 8) | digit_before_first;
+        digit_before_first = numeric >> 56;
+        // `| 0x20` turns `E` into `e` (and no other byte into `e`).
+        let marks = zero_bytes((word | splat(0x20)) ^ splat(b'e'));
+        let backslashes = zero_bytes(word ^ splat(b'\\'));
+        ((marks & after_numeric) | backslashes) != 0
+    };
     let mut words = bytes.chunks_exact(8);
     let mut start = 0;
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        if may_hold_candidate(word) && (start..start + 8).any(candidate) {
+        if suspect(word) && (start..start + 8).any(candidate) {
             return true;
         }
         start += 8;
     }
-    (start..bytes.len()).any(candidate)
+    // The last bytes, padded with zeros (which are neither marks, digits nor backslashes).
+    let mut last = [0; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    suspect(u64::from_le_bytes(last)) && (start..bytes.len()).any(candidate)
 }
 
-/// Whether one of the eight bytes of `word` is `e`, `E` or a backslash.
-fn may_hold_candidate(word: u64) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Non-zero exactly when `x` has a zero byte (a borrow may mark a byte above it too, which
-    // only matters for finding where).
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    // `| 0x20` turns `E` into `e` (and no other byte into `e`).
-    let exponent_marks = (word | u64::from_ne_bytes([0x20; 8])) ^ u64::from_ne_bytes([b'e'; 8]);
-    let backslashes = word ^ u64::from_ne_bytes([b'\\'; 8]);
-    zero_byte(exponent_marks) | zero_byte(backslashes) != 0
+/// `byte` in each of a word's eight bytes.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The high bit of each byte of `word` that is zero, and no other bit.
+fn zero_bytes(word: u64) -> u64 {
+    let low7 = splat(0x7f);
+    // Adding 0x7f to the low seven bits carries into the high bit unless they are all zero;
+    // no carry crosses into the next byte.
+    !(((word & low7) + low7) | word) & splat(0x80)
+}
+
+/// The high bit of each byte of `word` that is an ASCII digit or `.`, and no other bit.
+fn digit_or_point_bytes(word: u64) -> u64 {
+    let high = splat(0x80);
+    let ascii = !word & high;
+    // With the high bit set first, each byte's subtraction stays in its byte; the high bit
+    // survives exactly when the low seven bits are at least the subtrahend.
+    let at_least_zero = (word | high) - splat(b'0');
+    let above_nine = (word | high) - splat(b'9' + 1);
+    (at_least_zero & !above_nine & ascii) | zero_bytes(word ^ splat(b'.'))
 }
 
 /// The UTF-16 surrogate whose four hex digits start at `at`, if they encode one.
@@ -248,11 +274,23 @@ mod tests {
         }
         for byte in 0..=255u8 {
             let word = u64::from_ne_bytes([b'a', b'b', byte, b'c', b'd', b'f', b'g', b'h']);
+            let flag = u64::from_ne_bytes([0, 0, 0x80, 0, 0, 0, 0, 0]);
+            let digit = byte.is_ascii_digit() || byte == b'.';
             assert_eq!(
-                super::may_hold_candidate(word),
-                matches!(byte, b'e' | b'E' | b'\\'),
+                super::digit_or_point_bytes(word),
+                if digit { flag } else { 0 },
                 "{byte:#x}"
             );
+            // Neighbours that are not zero but have every other pattern: 0x01 above a zero
+            // is what a borrow would wrongly mark.
+            let word = u64::from_ne_bytes([0x80, 0x01, byte, 0x01, 0x7f, 0xff, 0x00, 0x01]);
+            let last_zero = u64::from_ne_bytes([0, 0, 0, 0, 0, 0, 0x80, 0]);
+            let expected = if byte == 0 {
+                flag | last_zero
+            } else {
+                last_zero
+            };
+            assert_eq!(super::zero_bytes(word), expected, "{byte:#x}");
         }
     }
 
