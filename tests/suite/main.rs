@@ -10,6 +10,7 @@ mod departures;
 mod drops;
 mod engine;
 mod eorder;
+mod examples;
 mod frame_aborts;
 mod gate;
 mod golden;
