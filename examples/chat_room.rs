@@ -4,14 +4,17 @@
 //!
 //! The server learns that a client disconnected without a failed call: it registers
 //! `on_broken` on the client's inbox, which runs once the connection that inbox came through
-//! has ended. A member that leaves properly drops that registration with its seat.
+//! has ended. A member that leaves properly drops that registration with its seat, and the
+//! membership capability is revoked either way, so it cannot speak after leaving.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use capnweb_runtime::transport::websocket;
-use capnweb_runtime::{OnBroken, RpcClient, RpcError, Server, Session, rpc_interface, rpc_target};
+use capnweb_runtime::{
+    OnBroken, Revoker, RpcClient, RpcError, Server, Session, rpc_interface, rpc_target,
+};
 use tokio::sync::mpsc;
 
 #[rpc_interface]
@@ -43,6 +46,8 @@ struct Room {
 
 struct Seat {
     inbox: InboxClient,
+    /// Revokes the membership capability handed out by `join`, so it is useless after leaving.
+    membership: Revoker,
     /// Removes the member when its connection ends; dropped (unregistered) when it leaves.
     _on_disconnect: OnBroken,
 }
@@ -60,7 +65,8 @@ impl Room {
 
     fn remove(&self, name: &str, how: &str) {
         let seat = self.seats.lock().unwrap().remove(name);
-        if seat.is_some() {
+        if let Some(seat) = &seat {
+            seat.membership.revoke();
             println!("[server] {name} {how}");
             self.broadcast(name, |inbox| drop(inbox.left(name, how)));
         }
@@ -80,6 +86,11 @@ impl Lobby for Door {
                 room.remove(&leaver, "disconnected");
             }
         });
+        let (member, membership) = MemberClient::new(Membership {
+            room: self.0.clone(),
+            name: name.clone(),
+        })
+        .revocable();
         {
             let mut seats = self.0.seats.lock().unwrap();
             if seats.contains_key(&name) {
@@ -92,6 +103,7 @@ impl Lobby for Door {
                 name.clone(),
                 Seat {
                     inbox,
+                    membership,
                     _on_disconnect: on_disconnect,
                 },
             );
@@ -99,11 +111,7 @@ impl Lobby for Door {
         println!("[server] {name} joined");
         self.0
             .broadcast(&name, |inbox| drop(inbox.joined(name.as_str())));
-        Ok(Membership {
-            room: self.0.clone(),
-            name,
-        }
-        .into())
+        Ok(member)
     }
 }
 
@@ -210,6 +218,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     carol.member.leave().await?;
     alice.expect("carol left").await?;
     bob.expect("carol left").await?;
+    let refused = carol.member.say("anyone?").await.unwrap_err();
+    println!("[carol] say(..) after leaving: {refused}");
     drop(carol);
 
     // Bob's connection ends without a word (his process died, say).

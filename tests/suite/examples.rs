@@ -69,6 +69,7 @@ examples! {
         "[alice] bob joined",
         "[carol] bob: hi all",
         "[bob] carol left",
+        "[carol] say(..) after leaving: Error: this capability has been revoked",
         "[alice] bob disconnected",
         "[server] members still seated: 0",
     ],
