@@ -117,7 +117,11 @@ examples! {
     custom_transport: [
         r#"[client] >> ["push",["pipeline",0,["greet"],["Ada"]]]"#,
         r#"[client] << ["resolve",1,"Hello, Ada!"]"#,
+        // docs/guide/pipelining-and-map.md shows these four frames.
+        r#"[client] >> ["push",["pipeline",0,["twice"],[]]]"#,
         r#"[client] >> ["push",["pipeline",2,["greet"],["Grace"]]]"#,
+        r#"[client] >> ["pull",3]"#,
+        r#"[client] << ["resolve",3,"Hello, Grace! Hello, Grace!"]"#,
         "[client] = Hello, Grace! Hello, Grace!",
     ],
 }

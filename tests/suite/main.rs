@@ -14,6 +14,7 @@ mod examples;
 mod frame_aborts;
 mod gate;
 mod golden;
+mod guide;
 mod hostile;
 mod hostile_ids;
 mod http_batch;
