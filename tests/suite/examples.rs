@@ -138,14 +138,15 @@ fn every_example_is_listed() {
     );
 }
 
-/// The examples cargo finds: `examples/<name>.rs` and `examples/<name>/main.rs`.
+/// The examples in `examples/`: every `<name>.rs`, and every directory (an example of several
+/// files, `<name>/main.rs` or declared in Cargo.toml).
 fn examples_on_disk() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("examples/") {
         let path = entry.expect("an entry of examples/").path();
         let name = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned);
-        if path.extension().is_some_and(|e| e == "rs") || path.join("main.rs").is_file() {
+        if path.extension().is_some_and(|e| e == "rs") || path.is_dir() {
             names.extend(name);
         }
     }
@@ -193,7 +194,7 @@ fn example_binary(name: &str) -> PathBuf {
         .join(name)
         .with_extension(std::env::consts::EXE_EXTENSION);
     if modified(&binary).is_none_or(|built| built < newest_source()) {
-        build_examples();
+        build_examples(profile_dir.ends_with("release"));
     }
     assert!(
         binary.is_file(),
@@ -206,11 +207,12 @@ fn example_binary(name: &str) -> PathBuf {
 /// `cargo test --workspace` builds the examples; a narrower run (`--test suite`) does not, so
 /// build them here, once, with the workspace's features (those `cargo test --workspace`
 /// uses, so the two share their artifacts).
-fn build_examples() {
+fn build_examples(release: bool) {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "--workspace", "--examples", "--quiet"])
+            .args(release.then_some("--release"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("running cargo");
