@@ -220,7 +220,9 @@ fn build_examples(release: bool) {
     });
 }
 
-/// When the newest file the examples are built from changed.
+/// When the newest Rust source the examples are built from changed. (Only `.rs` files: a
+/// directory's own time changes when an entry is added or removed, which cargo ignores, so
+/// the binary would look stale for ever.)
 fn newest_source() -> SystemTime {
     static NEWEST: OnceLock<SystemTime> = OnceLock::new();
     *NEWEST.get_or_init(|| {
@@ -239,13 +241,15 @@ fn newest_source() -> SystemTime {
 }
 
 fn newest_in(path: &Path) -> Option<SystemTime> {
-    let own = modified(path);
     let Ok(entries) = std::fs::read_dir(path) else {
-        return own;
+        return path
+            .extension()
+            .is_some_and(|e| e == "rs")
+            .then(|| modified(path))
+            .flatten();
     };
     entries
         .filter_map(|entry| newest_in(&entry.ok()?.path()))
-        .chain(own)
         .max()
 }
 
