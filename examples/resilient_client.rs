@@ -144,6 +144,7 @@ async fn serve(identity: Arc<rustls::ServerConfig>, addr: &str) -> std::io::Resu
     })
     .tls(identity)
     .handshake_timeout(Duration::from_secs(5))
+    .shutdown_timeout(Duration::from_millis(500)) // calls still running then are cut off
     .bind(addr)
     .await
 }
