@@ -97,7 +97,7 @@ pub enum Command {
 /// How to reach the server.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// WebSocket or HTTP batch, whatever the URL's scheme says.
+    /// Use WebSocket or HTTP batch whatever the URL's scheme (ws/wss or http/https) says.
     #[arg(long, value_enum)]
     pub transport: Option<Transport>,
     /// An HTTP header for the WebSocket handshake or every batch request, as `Name: value`

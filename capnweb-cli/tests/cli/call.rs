@@ -204,3 +204,26 @@ async fn transport_failures_and_bad_input_have_their_own_status() {
     assert_eq!(run.code(), 3, "{run:?}");
     assert!(run.stderr.contains("timed out"), "{run:?}");
 }
+
+/// The round-trip check rejects a chain whose second call waited for the first answer.
+#[test]
+fn the_round_trip_check_rejects_calls_made_one_after_another() {
+    let log = "\
+[#1 ws +0.100 ms] client -> server
+  [\"push\", [\"pipeline\", 0, [\"users\"], []]]
+[#1 ws +0.200 ms] client -> server
+  [\"pull\", 1]
+[#1 ws +0.300 ms] server -> client
+  [\"resolve\", 1, [\"export\", -1]]
+[#1 ws +0.400 ms] client -> server
+  [\"push\", [\"pipeline\", -1, [\"get\"], [1]]]
+[#1 ws +0.500 ms] client -> server
+  [\"pull\", 2]
+[#1 ws +0.600 ms] server -> client
+  [\"resolve\", 2, \"Ada\"]
+";
+    let entries = crate::support::parse_log(log);
+    assert_eq!(entries.len(), 6);
+    let check = std::panic::catch_unwind(|| assert_one_round_trip(&entries, 1, 2));
+    assert!(check.is_err(), "two round trips must not pass as one");
+}

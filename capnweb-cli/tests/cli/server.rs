@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use capnweb_runtime::http::SessionKind;
 use capnweb_runtime::value::{BigInt, Bytes, Date, Object};
-use capnweb_runtime::{RpcError, Server, Session, SessionStats, Value, rpc_interface, rpc_target};
+use capnweb_runtime::{
+    RpcError, Server, ServerBuilder, Session, SessionStats, Value, rpc_interface, rpc_target,
+};
 
 /// The directory of the command-line tests.
 #[rpc_interface(introspect)]
@@ -156,9 +158,20 @@ pub struct TestServer {
 impl TestServer {
     /// Starts it.
     pub async fn start() -> TestServer {
+        TestServer::start_with(|builder| builder).await
+    }
+
+    /// Starts it serving TLS with `identity`.
+    pub async fn start_tls(
+        identity: Arc<capnweb_runtime::tls::rustls::ServerConfig>,
+    ) -> TestServer {
+        TestServer::start_with(|builder| builder.tls(identity)).await
+    }
+
+    async fn start_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> TestServer {
         let seen = Arc::new(Seen::default());
         let registry = seen.clone();
-        let server = Server::builder(move |context| {
+        let builder = Server::builder(move |context| {
             let session = Arc::new(OnceLock::new());
             match context.kind() {
                 SessionKind::WebSocket => {
@@ -177,10 +190,11 @@ impl TestServer {
                 session,
             })
             .into()
-        })
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1");
+        });
+        let server = configure(builder)
+            .bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         TestServer {
             address: server.local_addr().to_string(),
             seen,

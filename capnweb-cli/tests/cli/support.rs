@@ -165,6 +165,11 @@ impl Proxy {
     /// Starts `capnweb proxy --listen 127.0.0.1:0 --to <to> --log <temporary file>` and waits
     /// for the address it reports.
     pub async fn start(to: &str) -> Proxy {
+        Proxy::start_with(to, &[]).await
+    }
+
+    /// [`Proxy::start`] with more arguments.
+    pub async fn start_with(to: &str, more: &[&str]) -> Proxy {
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -172,6 +177,7 @@ impl Proxy {
         let mut child = capnweb()
             .args(["proxy", "--listen", "127.0.0.1:0", "--to", to, "--log"])
             .arg(&log)
+            .args(more)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
