@@ -25,12 +25,7 @@ pub struct Completions {
 /// byte offset), as rustyline expects.
 pub fn complete(line: &str, pos: usize, data: &Completions) -> (usize, Vec<String>) {
     let before = &line[..pos];
-    let start = before
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| is_identifier_char(*c))
-        .last()
-        .map_or(pos, |(i, _)| i);
+    let start = word_start(before);
     let word = &before[start..];
     let trimmed = before.trim_start();
     if trimmed.starts_with('.') && trimmed[1..].chars().all(is_identifier_char) {
@@ -38,20 +33,10 @@ pub fn complete(line: &str, pos: usize, data: &Completions) -> (usize, Vec<Strin
         return (at, matching(COMMANDS.iter().copied(), trimmed));
     }
     let ahead = &before[..start];
-    if let Some(receiver_end) = ahead.strip_suffix('.') {
-        let receiver_start = receiver_end
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| is_identifier_char(*c))
-            .last()
-            .map_or(receiver_end.len(), |(i, _)| i);
-        let receiver = &receiver_end[receiver_start..];
-        let bare = !receiver_end[..receiver_start]
-            .trim_end()
-            .ends_with(['.', ')', ']']);
-        let members = match data.variables.get(receiver) {
-            Some(members) if bare => members.as_slice(),
-            _ => &[],
+    if ahead.ends_with('.') {
+        let members = match receiver(line, pos).and_then(|name| data.variables.get(name)) {
+            Some(members) => members.as_slice(),
+            None => &[],
         };
         return (start, matching(members.iter().map(String::as_str), word));
     }
@@ -68,6 +53,29 @@ pub fn complete(line: &str, pos: usize, data: &Completions) -> (usize, Vec<Strin
         names.extend(VALUE_WORDS);
     }
     (start, matching(names.into_iter(), word))
+}
+
+/// For a member being completed after `name.`, where `name` starts a chain (a variable, if
+/// there is one by that name): that name. `None` elsewhere, including after a call or another
+/// member (`users().x`, `a.b.x`), whose members are unknown until evaluated.
+pub fn receiver(line: &str, pos: usize) -> Option<&str> {
+    let before = &line[..pos];
+    let receiver_end = before[..word_start(before)].strip_suffix('.')?;
+    let receiver_start = word_start(receiver_end);
+    let receiver = &receiver_end[receiver_start..];
+    let bare = !receiver_end[..receiver_start]
+        .trim_end()
+        .ends_with(['.', ')', ']']);
+    (bare && !receiver.is_empty()).then_some(receiver)
+}
+
+/// Where the identifier that ends `text` starts (`text.len()` if it ends in none).
+fn word_start(text: &str) -> usize {
+    text.char_indices()
+        .rev()
+        .take_while(|(_, c)| is_identifier_char(*c))
+        .last()
+        .map_or(text.len(), |(i, _)| i)
 }
 
 fn matching<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> Vec<String> {
@@ -116,6 +124,9 @@ mod tests {
         assert_eq!(words("plain.x"), (6, vec![]));
         // What a chained call returns is unknown until it is evaluated.
         assert_eq!(words("users().u."), (10, vec![]));
+        assert_eq!(receiver("echo(u.pro", 10), Some("u"));
+        assert_eq!(receiver("a.b.c", 5), None);
+        assert_eq!(receiver("abc", 3), None);
     }
 
     #[test]

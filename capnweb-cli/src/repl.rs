@@ -2,12 +2,12 @@
 //! (`let u = users.get(1)` keeps the capability), history and completion on a terminal, and
 //! plain line reading otherwise (so scripts and tests can drive it through stdin).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use capnweb_runtime::Value;
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -15,10 +15,10 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
-use tokio::runtime::Runtime;
+use tokio::runtime::{Handle, Runtime};
 
 use crate::args::{ConnectArgs, Transport};
-use crate::complete::{Completions, complete};
+use crate::complete::{Completions, complete, receiver};
 use crate::connect::{choose, connect};
 use crate::eval::Scope;
 use crate::expr::{Statement, parse_statement};
@@ -32,18 +32,68 @@ const HELP: &str = "\
   let u = users.get(1)     keep the result (a capability stays one) as `u`
   u.profile()              use a variable
   .vars                    list the variables
+  .complete TEXT           what Tab offers after TEXT (members from the server's $meta)
   .clear                   release every variable
   .exit                    release the variables and leave (or end of input)
   Arguments: JSON, 123n, date(ms), date(\"ISO\"), bytes(\"base64\"), undefined, variables.";
 
-/// One REPL: its scope and how it prints.
+/// One REPL: its state and how it prints.
 struct Repl {
-    scope: Scope,
+    state: Arc<Mutex<State>>,
     timeout: Duration,
     colour: bool,
-    completions: Arc<Mutex<Completions>>,
-    /// Whether to ask the server to describe capabilities kept in variables (for completion).
-    describe_variables: bool,
+}
+
+/// What the REPL and its completion share.
+struct State {
+    scope: Scope,
+    /// Member names the server described (`$meta`), asked for when completion first needs
+    /// them: for the main object, and by variable.
+    main_members: Option<Vec<String>>,
+    variable_members: BTreeMap<String, Vec<String>>,
+}
+
+impl State {
+    /// Asks the server for the descriptions completing `line` at `pos` needs and does not
+    /// have yet (blocking: called from the line editor, outside the runtime).
+    fn learn(&mut self, runtime: &Handle, line: &str, pos: usize) {
+        if self.main_members.is_none() {
+            let meta = self.scope.main.call("$meta", ());
+            self.main_members = Some(
+                runtime
+                    .block_on(described_members(meta))
+                    .unwrap_or_default(),
+            );
+        }
+        if let Some(name) = receiver(line, pos)
+            && !self.variable_members.contains_key(name)
+            && let Some(promise) = self.scope.variables.get(name)
+        {
+            let meta = promise.call("$meta", ());
+            let members = runtime
+                .block_on(described_members(meta))
+                .unwrap_or_default();
+            self.variable_members.insert(name.to_owned(), members);
+        }
+    }
+
+    /// The candidates for the word at `pos`, after learning what is needed.
+    fn complete(&mut self, runtime: &Handle, line: &str, pos: usize) -> (usize, Vec<String>) {
+        self.learn(runtime, line, pos);
+        let completions = Completions {
+            main_members: self.main_members.clone().unwrap_or_default(),
+            variables: self
+                .scope
+                .variables
+                .keys()
+                .map(|name| {
+                    let members = self.variable_members.get(name).cloned();
+                    (name.clone(), members.unwrap_or_default())
+                })
+                .collect(),
+        };
+        complete(line, pos, &completions)
+    }
 }
 
 /// Runs the REPL until `.exit` or the end of input.
@@ -61,19 +111,16 @@ pub fn run(
         ));
     }
     let connection = runtime.block_on(connect(url, connect_args))?;
-    let interactive = std::io::stdin().is_terminal();
     let mut repl = Repl {
-        scope: Scope::new(connection.main()),
+        state: Arc::new(Mutex::new(State {
+            scope: Scope::new(connection.main()),
+            main_members: None,
+            variable_members: BTreeMap::new(),
+        })),
         timeout: connect_args.timeout,
         colour,
-        completions: Arc::default(),
-        describe_variables: interactive,
     };
-    if interactive {
-        let main = connection.main();
-        if let Some(members) = runtime.block_on(described_members(main.call("$meta", ()))) {
-            lock(&repl.completions).main_members = members;
-        }
+    if std::io::stdin().is_terminal() {
         repl.terminal(runtime)?;
     } else {
         for line in std::io::stdin().lock().lines() {
@@ -89,8 +136,8 @@ pub fn run(
     Ok(())
 }
 
-fn lock(completions: &Mutex<Completions>) -> std::sync::MutexGuard<'_, Completions> {
-    completions.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The member names `$meta` gives, if the server answers it in time.
@@ -105,7 +152,8 @@ impl Repl {
         let mut editor = Editor::<ReplHelper, DefaultHistory>::new()
             .map_err(|e| Failure::Other(format!("cannot start the line editor: {e}")))?;
         editor.set_helper(Some(ReplHelper {
-            completions: self.completions.clone(),
+            state: self.state.clone(),
+            runtime: runtime.handle().clone(),
         }));
         let history = std::env::var_os("HOME")
             .map(|home| std::path::Path::new(&home).join(".capnweb_history"));
@@ -143,13 +191,21 @@ impl Repl {
             ".exit" => return ControlFlow::Break(()),
             ".help" => println!("{HELP}"),
             ".vars" => {
-                for name in self.scope.variables.keys() {
+                for name in lock(&self.state).scope.variables.keys() {
                     println!("{name}");
                 }
             }
             ".clear" => {
-                self.scope.variables.clear();
-                lock(&self.completions).variables.clear();
+                let mut state = lock(&self.state);
+                state.scope.variables.clear();
+                state.variable_members.clear();
+            }
+            _ if line.starts_with(".complete ") => {
+                // What Tab offers, for scripts and editors without a terminal.
+                let text = line[".complete ".len()..].trim_start();
+                let (_, candidates) =
+                    lock(&self.state).complete(runtime.handle(), text, text.len());
+                println!("{}", candidates.join(" "));
             }
             _ if line.starts_with('.') => {
                 eprintln!("capnweb: unknown command {line} (.help lists them)");
@@ -168,23 +224,18 @@ impl Repl {
             Statement::Let(name, chain) => (Some(name), chain),
             Statement::Eval(chain) => (None, chain),
         };
-        let promise = match self.scope.eval(&chain) {
+        let evaluated = lock(&self.state).scope.eval(&chain);
+        let promise = match evaluated {
             Ok(promise) => promise,
             Err(failure) => return eprintln!("{}", failure.report(false)),
         };
         // Awaiting a clone keeps the original, which holds the result for later calls.
         match (promise.clone().timeout(self.timeout).await, name) {
             (Ok(value), None) => println!("{}", crate::inspect::inspect(&value, self.colour)),
-            (Ok(value), Some(name)) => {
-                let members = if self.describe_variables && matches!(value, Value::Stub(_)) {
-                    described_members(promise.call("$meta", ())).await
-                } else {
-                    None
-                };
-                lock(&self.completions)
-                    .variables
-                    .insert(name.clone(), members.unwrap_or_default());
-                self.scope.variables.insert(name, promise);
+            (Ok(_), Some(name)) => {
+                let mut state = lock(&self.state);
+                state.variable_members.remove(&name);
+                state.scope.variables.insert(name, promise);
             }
             (Err(error), _) => eprintln!("{}", Failure::from(error).report(false)),
         }
@@ -193,7 +244,8 @@ impl Repl {
 
 /// rustyline's view of completion.
 struct ReplHelper {
-    completions: Arc<Mutex<Completions>>,
+    state: Arc<Mutex<State>>,
+    runtime: Handle,
 }
 
 impl Completer for ReplHelper {
@@ -205,7 +257,7 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        Ok(complete(line, pos, &lock(&self.completions)))
+        Ok(lock(&self.state).complete(&self.runtime, line, pos))
     }
 }
 

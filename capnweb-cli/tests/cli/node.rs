@@ -85,7 +85,11 @@ async fn values_errors_and_json_with_the_npm_server() {
 async fn the_repl_keeps_a_capability_on_the_npm_server() {
     let node = NodeServer::start().await;
     let mut repl = Repl::start(&format!("ws://127.0.0.1:{}/", node.port));
+    // No introspection: completion offers variables only.
+    assert_eq!(repl.eval(".complete u").await, "");
     repl.send("let u = users().get(2)").await;
+    assert_eq!(repl.eval(".complete u").await, "u");
+    assert_eq!(repl.eval(".complete u.").await, "");
     assert_eq!(repl.eval("u.name").await, "'Alan Turing'");
     // The capability passed back to the server as an argument.
     assert_eq!(

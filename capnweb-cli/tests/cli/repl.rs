@@ -13,7 +13,21 @@ async fn variables_keep_capabilities_across_lines() {
     let before = alive_tasks();
     let server = TestServer::start().await;
     let mut repl = Repl::start(&server.ws_url());
+    // Completion: members from the server's descriptions (`$meta`), and variables.
+    assert_eq!(repl.eval(".complete u").await, "users");
+    assert_eq!(
+        repl.eval(".complete echo(1, ").await,
+        "bytes( date( echo fail false null true undefined users"
+    );
     repl.send("let u = users().get(1)").await;
+    assert_eq!(repl.eval(".complete u").await, "u users");
+    assert_eq!(repl.eval(".complete u.").await, "name profile");
+    assert_eq!(repl.eval(".complete let x = u.p").await, "profile");
+    assert_eq!(
+        repl.eval(".complete users().").await,
+        "",
+        "unknown before it is evaluated"
+    );
     assert_eq!(repl.eval("u.name").await, "'Ada Lovelace'");
     repl.send("let p = u.profile()").await;
     assert_eq!(repl.eval("p.balance").await, "12345678901234567890n");
