@@ -112,6 +112,8 @@ async fn a_chain_is_one_request_over_http_batch() {
         "users().get(3).name",
         "--transport",
         "batch",
+        "--header",
+        "X-Client: cli test",
     ])
     .await;
     assert_eq!(
@@ -120,6 +122,14 @@ async fn a_chain_is_one_request_over_http_batch() {
         "{run:?}"
     );
     assert_eq!(server.seen.batches.load(Ordering::SeqCst), 2);
+    let run = capnweb_run(&["call", &server.ws_url(), "echo(1)", "-H", "x-client:ws"]).await;
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(
+        *server.seen.client_headers.lock().unwrap(),
+        ["cli test", "ws"],
+        "--header reaches the server over both transports"
+    );
+    server.wait_sessions_ended().await;
     server.stop().await;
     assert_tasks_at_most(before).await;
 }

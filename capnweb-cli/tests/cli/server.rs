@@ -50,6 +50,8 @@ pub struct Seen {
     pub batches: AtomicUsize,
     /// Every WebSocket session.
     pub sessions: Mutex<Vec<Session>>,
+    /// The `x-client` header of each session's request (WebSocket handshake or batch POST).
+    pub client_headers: Mutex<Vec<String>>,
 }
 
 struct Main {
@@ -173,6 +175,10 @@ impl TestServer {
         let registry = seen.clone();
         let builder = Server::builder(move |context| {
             let session = Arc::new(OnceLock::new());
+            if let Some(value) = context.headers().get("x-client") {
+                let value = value.to_str().unwrap_or("").to_owned();
+                registry.client_headers.lock().unwrap().push(value);
+            }
             match context.kind() {
                 SessionKind::WebSocket => {
                     let (slot, registry) = (session.clone(), registry.clone());
