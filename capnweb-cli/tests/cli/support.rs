@@ -230,6 +230,12 @@ impl Proxy {
     }
 }
 
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
 /// One entry of the proxy's log.
 #[derive(Clone, Debug)]
 pub struct Entry {
