@@ -257,6 +257,25 @@ impl Session {
             .abort(RpcError::Aborted(SHUTDOWN_REASON.into()), false);
     }
 
+    /// [`Session::close`], then waits until the transport has written everything queued
+    /// before it (releases of dropped handles included) and the close frame, at most one
+    /// second. For a program about to exit, which would otherwise cut those writes off.
+    ///
+    /// ```no_run
+    /// # async fn example(session: capnweb_runtime::Session) {
+    /// drop(session.main()); // queues nothing: the main object is never released
+    /// session.close_and_wait().await;
+    /// # }
+    /// ```
+    pub async fn close_and_wait(&self) {
+        self.close();
+        let _ = tokio::time::timeout(
+            super::abort::CLOSE_FLUSH_TIME,
+            self.inner.transport_closed(),
+        )
+        .await;
+    }
+
     /// Why the session ended, if it has.
     pub fn broken_reason(&self) -> Option<RpcError> {
         self.inner.with_state(|st, _| st.broken.clone())
