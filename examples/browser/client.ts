@@ -121,10 +121,14 @@ async function overWebSocket(): Promise<void> {
     },
   );
 
-  await run(t, "map", ["Ada", "Grace", "Linus"], async () =>
+  await run(t, "map", ["Ada", "Grace", "Linus"], async () => {
     // The callback is recorded and replayed on the server: one round trip, `api` captured.
-    await api.userIds().map((id) => api.user(id).name),
-  );
+    const ids = api.userIds();
+    const names = await ids.map((id) => api.user(id).name);
+    // capnweb releases a promise that was pipelined on only when it is disposed.
+    ids[Symbol.dispose]();
+    return names;
+  });
 
   await run(
     t,

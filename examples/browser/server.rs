@@ -15,7 +15,7 @@ use capnweb_runtime::value::Date;
 use capnweb_runtime::{RpcError, Server, Session, rpc_target};
 use tokio::sync::mpsc;
 
-use crate::api::{Api, ApiClient, JobReport, Profile, ProgressClient, Role, User, UserClient};
+use super::api::{Api, ApiClient, JobReport, Profile, ProgressClient, Role, User, UserClient};
 
 /// What the server shares with whoever runs it (the example's `main`, the suite's test).
 pub struct Shared {
