@@ -80,7 +80,6 @@ pub struct JobReport {
 }
 
 /// The `.d.ts` text for this API (`cargo run --example ts_types` prints it).
-#[allow(dead_code)]
 pub fn declarations() -> String {
     capnweb_runtime::typescript::Declarations::new()
         .interface::<ApiClient>()

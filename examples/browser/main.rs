@@ -10,6 +10,8 @@
 //! back; the server prints them. `cargo run --example browser -- 127.0.0.1:0 --once` serves on
 //! any free port and exits after the first results.
 
+// `declarations` is for `ts_types.rs`.
+#[allow(dead_code)]
 mod api;
 mod server;
 

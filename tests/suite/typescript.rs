@@ -152,3 +152,18 @@ fn tsc_accepts_the_typed_client_and_rejects_wrong_uses() {
         "only the changed line is wrong:\n{out}"
     );
 }
+
+#[test]
+fn the_readme_shows_the_generator_verbatim() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    let api = std::fs::read_to_string(server::example_dir().join("api.rs")).unwrap();
+    let (_, function) = api
+        .split_once("/// The `.d.ts` text for this API")
+        .expect("examples/browser/api.rs has `declarations`");
+    let block = format!("```rust\n/// The `.d.ts` text for this API{function}```");
+    assert!(
+        readme.contains(&block),
+        "README.md's TypeScript section should show `declarations` from examples/browser/api.rs verbatim"
+    );
+}
