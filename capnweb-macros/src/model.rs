@@ -61,6 +61,23 @@ pub(crate) fn is_option(ty: &Type) -> bool {
     }
 }
 
+/// `T` of a parameter written as `Option<T>` (see [`is_option`]).
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    if !is_option(ty) {
+        return None;
+    }
+    let Type::Path(p) = ungroup(ty) else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
 /// What a method returns.
 pub(crate) struct Output {
     /// The type as written (`()` when nothing is written).

@@ -28,6 +28,8 @@ pub(crate) struct MacroOptions {
     pub(crate) krate: Option<syn::Path>,
     /// `introspect`: the dispatch table answers `$meta` with the interface's description.
     pub(crate) introspect: bool,
+    /// `typescript`: the client type describes the interface for `.d.ts` generation.
+    pub(crate) typescript: bool,
 }
 
 /// Parses the attribute's arguments, recording every problem and carrying on with defaults.
@@ -36,6 +38,7 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
         rename_all: RenameRule::Camel,
         krate: None,
         introspect: false,
+        typescript: false,
     };
     let mut seen_rename = false;
     let parser = syn::meta::parser(|meta| {
@@ -71,6 +74,11 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
                 errors.at(&meta.path, "`introspect` is given twice");
             }
             options.introspect = true;
+        } else if meta.path.is_ident("typescript") && form == Form::Interface {
+            if options.typescript {
+                errors.at(&meta.path, "`typescript` is given twice");
+            }
+            options.typescript = true;
         } else if meta.path.is_ident("crate") {
             let lit: LitStr = meta.value()?.parse()?;
             match lit.parse::<syn::Path>() {
@@ -80,7 +88,9 @@ pub(crate) fn macro_options(args: TokenStream, form: Form, errors: &mut Errors) 
         } else {
             let allowed = match form {
                 Form::TraitImpl => "`crate = \"...\"`",
-                Form::Interface => "`rename_all = \"...\"`, `crate = \"...\"` and `introspect`",
+                Form::Interface => {
+                    "`rename_all = \"...\"`, `crate = \"...\"`, `introspect` and `typescript`"
+                }
                 Form::Inherent => "`rename_all = \"...\"` and `crate = \"...\"`",
             };
             errors.at(&meta.path, format!("unknown option; expected {allowed}"));

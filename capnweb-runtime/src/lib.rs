@@ -41,6 +41,8 @@
 //! - `axum`: `http::RpcService::router`.
 //! - `tls`: `wss://` for the WebSocket client and a TLS [`Server`] (`ServerBuilder::tls`), on
 //!   rustls with the ring provider; see the `tls` module.
+//! - `typescript`: `typescript::Declarations`, a `.d.ts` for `#[rpc_interface(typescript)]`
+//!   interfaces (argument and result types described with ts-rs).
 //! - `tls-native-roots`: `tls::native_roots_client_config`, trusting the operating system's
 //!   certificate store.
 //!
@@ -73,6 +75,8 @@ mod task;
 pub mod tls;
 pub mod transport;
 mod typed;
+#[cfg(feature = "typescript")]
+pub mod typescript;
 pub mod value;
 pub mod wire;
 

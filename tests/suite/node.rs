@@ -74,12 +74,14 @@ pub(crate) fn node_dir() -> PathBuf {
 
 /// Whether `tests/node/node_modules` holds the packages the scripts import.
 fn node_modules_present(dir: &Path) -> bool {
-    ["capnweb", "ws"].iter().all(|package| {
-        dir.join("node_modules")
-            .join(package)
-            .join("package.json")
-            .is_file()
-    })
+    ["capnweb", "ws", "typescript", "esbuild"]
+        .iter()
+        .all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .is_file()
+        })
 }
 
 /// Makes sure `tests/node/node_modules` is installed, running `npm ci --no-audit --no-fund` in

@@ -55,7 +55,7 @@ pub(crate) fn description(
 }
 
 /// The text of `///` comments, lines joined, one leading space each removed.
-fn doc_text(attrs: &[Attribute]) -> String {
+pub(crate) fn doc_text(attrs: &[Attribute]) -> String {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))

@@ -6,7 +6,7 @@ use syn::{ItemTrait, TraitItem, TraitItemFn};
 
 use crate::checks;
 use crate::errors::Errors;
-use crate::expand::{client, describe, dispatch, server_ident};
+use crate::expand::{client, client_ident, describe, dispatch, server_ident, typescript};
 use crate::model::{self, Context};
 use crate::options::{Form, crate_path, macro_options};
 
@@ -68,6 +68,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let description = options
         .introspect
         .then(|| describe::description(&krate, &trait_ident.to_string(), &item.attrs, &methods));
+    let typescript = options.typescript.then(|| {
+        typescript::impls(
+            &krate,
+            trait_ident,
+            &client_ident(trait_ident),
+            &item.attrs,
+            &methods,
+        )
+    });
     let target = dispatch::target_impl(
         &krate,
         quote!(<__T: #trait_ident>),
@@ -90,6 +99,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         );
 
         #target
+
+        #typescript
 
         #errors
     }

@@ -5,6 +5,7 @@ pub(crate) mod describe;
 pub(crate) mod dispatch;
 pub(crate) mod interface;
 pub(crate) mod target;
+pub(crate) mod typescript;
 
 use proc_macro2::Ident;
 use quote::format_ident;
