@@ -126,11 +126,22 @@ examples! {
     ],
 }
 
+/// Examples that need more than a process to run, and the tests that run them.
+const RUN_ELSEWHERE: &[&str] = &[
+    // Its page needs a browser: browser.rs runs it in headless Chromium against the example's
+    // own server code, and typescript.rs checks its api.d.ts and type-checks its client.
+    "browser",
+];
+
 #[test]
 fn every_example_is_listed() {
     let mut found = examples_on_disk();
     found.sort();
-    let mut listed: Vec<String> = LISTED.iter().map(|name| name.to_string()).collect();
+    let mut listed: Vec<String> = LISTED
+        .iter()
+        .chain(RUN_ELSEWHERE)
+        .map(|name| name.to_string())
+        .collect();
     listed.sort();
     assert_eq!(
         found, listed,
