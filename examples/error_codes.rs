@@ -57,10 +57,7 @@ impl Bank for Vault {
 
 /// The `code` property of an application error, if it has one.
 fn code(error: &RpcError) -> Option<&str> {
-    match error.as_js_error()?.props.get("code")? {
-        Value::String(code) => Some(code),
-        _ => None,
-    }
+    error.property("code")?.as_str()
 }
 
 /// The failures this client knows how to handle, read from the error's properties: `code`

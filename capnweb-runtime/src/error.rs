@@ -187,6 +187,23 @@ impl RpcError {
         }
     }
 
+    /// A property the error carries besides its name and message (such as `code`), when it is
+    /// an application error ([`as_js_error`](Self::as_js_error)).
+    ///
+    /// ```
+    /// use capnweb_runtime::RpcError;
+    ///
+    /// let error = RpcError::new("NotFoundError", "no user 7").with_property("code", "NOT_FOUND");
+    /// match error.property("code").and_then(|code| code.as_str()) {
+    ///     Some("NOT_FOUND") => {} // e.g. show a 404 page
+    ///     other => panic!("unexpected code {other:?}"),
+    /// }
+    /// assert!(error.property("status").is_none());
+    /// ```
+    pub fn property(&self, name: &str) -> Option<&Value> {
+        self.as_js_error()?.props.get(name)
+    }
+
     /// The error's JS class name as it would travel on the wire.
     pub fn name(&self) -> &str {
         match self {

@@ -116,6 +116,29 @@ impl Value {
         }
     }
 
+    /// The text of a [`Value::String`]; `None` for any other value.
+    ///
+    /// ```
+    /// use capnweb_runtime::Value;
+    ///
+    /// assert_eq!(Value::String("NOT_FOUND".into()).as_str(), Some("NOT_FOUND"));
+    /// assert_eq!(Value::Number(404.0).as_str(), None);
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The number of a [`Value::Number`]; `None` for any other value.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// True if this value or anything inside it is a [`Value::Promise`].
     pub fn contains_promise(&self) -> bool {
         match self {
