@@ -101,7 +101,7 @@ fn client_us_per_op(s: &Sample) -> Option<f64> {
     Some(client_ms(s)? * 1000.0 / get(s, "ops")?)
 }
 
-fn server_us_per_op(s: &Sample) -> Option<f64> {
+pub fn server_us_per_op(s: &Sample) -> Option<f64> {
     Some(server_ms(s)? * 1000.0 / get(s, "ops")?)
 }
 

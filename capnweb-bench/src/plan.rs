@@ -98,7 +98,7 @@ pub fn cases(scenario: char, our_server: OurServer) -> Vec<Case> {
             ),
         ],
         'c' => vec![ours, node],
-        'd' => vec![ours, node, jsonrpsee],
+        'd' => vec![ours, node, jsonrpsee, raw],
         'e' => vec![
             case(
                 "ours",
@@ -123,6 +123,14 @@ pub fn cases(scenario: char, our_server: OurServer) -> Vec<Case> {
                 Client::Node,
                 Server::Node,
                 false,
+            ),
+            // For reference: what the same load costs our server from our own client.
+            case(
+                "ours",
+                "capnweb-rs client -> capnweb-rs server",
+                Client::Rust("ours"),
+                ours_ws,
+                true,
             ),
         ],
         'g' => {
@@ -224,7 +232,9 @@ pub fn title(scenario: char) -> &'static str {
         'c' => "c. pipelined chain next(1)...next(10) + one await vs the 10 calls each awaited",
         'd' => "d. echo of a 64 KiB nested JSON object (1,020 keys), 2,000 times",
         'e' => "e. 1,000 HTTP batches of 10 add calls",
-        'f' => "f. Node capnweb client, scenario b, against our server vs the Node server",
+        'f' => {
+            "f. Node capnweb client, scenario b: server CPU per call, our server vs the Node server"
+        }
         'g' => "g. 10,000 idle WebSocket sessions on one server",
         'h' => "h. .map() over 10,000 ids with one captured call per element",
         'i' => "i. 4 streams of 64 MiB in 64 KiB byte chunks, client to server (consume(stream))",

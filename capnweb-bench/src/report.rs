@@ -90,7 +90,7 @@ fn dedup(errors: &[String]) -> Vec<String> {
 /// The targets table.
 pub fn targets_table(passes: &[Pass]) -> String {
     let mut out = String::from(
-        "| scenario | target | free scheduling | one core (`taskset -c 0`) | status |\n|---|---|---|---|---|\n",
+        "| scenario | target | free scheduling | one core (`taskset -c 0`) | ceiling (deciding pass) | status |\n|---|---|---|---|---|---|\n",
     );
     for target in targets() {
         let cell = |sched| {
@@ -100,13 +100,17 @@ pub fn targets_table(passes: &[Pass]) -> String {
                 .and_then(|p| target.evaluate(p))
                 .map_or("–".into(), |e| e.shown)
         };
-        let status = match target.deciding(passes).and_then(|p| target.evaluate(p)) {
+        let deciding = target.deciding(passes);
+        let ceiling = deciding
+            .and_then(|p| target.ceiling_on(p))
+            .unwrap_or_else(|| "–".into());
+        let status = match deciding.and_then(|p| target.evaluate(p)) {
             Some(e) if e.met => "**MET**",
             Some(_) => "**NOT MET**",
             None => "not measured",
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {status} |\n",
+            "| {} | {} | {} | {} | {ceiling} | {status} |\n",
             target.scenario,
             target.text,
             cell(crate::procs::Sched::Free),

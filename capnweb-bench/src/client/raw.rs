@@ -1,6 +1,8 @@
 //! The raw tokio-tungstenite reference: a push-sized text frame out, its echo back. Scenario a
 //! awaits each echo; scenario b keeps 256 frames in flight, writing each frame with its own
-//! flush or (`batched`) every ready frame with one flush, against a server that does the same.
+//! flush or (`batched`) every ready frame with one flush, against a server that does the same;
+//! scenario d sends the 64 KiB payload as one frame and awaits its echo (the ceiling: framing
+//! and the kernel's copies, no JSON at all).
 
 use std::time::Instant;
 
@@ -23,6 +25,7 @@ pub async fn run(job: &Job, batched: bool) -> Result<Report, String> {
         .ctx("connect")?;
     match job.scenario {
         'a' if !batched => sequential(&mut ws, job).await,
+        'd' if !batched => payload_echoes(&mut ws, job).await,
         'b' => {
             window(&mut ws, 0, job.warmup, batched).await?;
             let meter = Meter::start(job.server_pid);
@@ -61,6 +64,22 @@ async fn sequential(ws: &mut Ws, job: &Job) -> Result<Report, String> {
     let mut report = meter.stop(job.count);
     report.set("p50_us", quantile(&latencies, 0.5).unwrap_or(0.0));
     report.set("p99_us", quantile(&latencies, 0.99).unwrap_or(0.0));
+    Ok(report)
+}
+
+async fn payload_echoes(ws: &mut Ws, job: &Job) -> Result<Report, String> {
+    let text = std::fs::read_to_string(&job.extra).ctx("payload file")?;
+    for _ in 0..job.warmup {
+        ws.send(Message::text(text.clone())).await.ctx("send")?;
+        next_echo(ws).await?;
+    }
+    let meter = Meter::start(job.server_pid);
+    for _ in 0..job.count {
+        ws.send(Message::text(text.clone())).await.ctx("send")?;
+        next_echo(ws).await?;
+    }
+    let mut report = meter.stop(job.count);
+    report.set("bytes", text.len() as f64);
     Ok(report)
 }
 
