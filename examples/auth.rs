@@ -1,16 +1,19 @@
 //! Two ways to authenticate a client. Run with `cargo run --example auth`.
 //!
-//! 1. **By header**: the server's main-object factory sees the request headers
-//!    (`SessionContext::headers`) and hands an authenticated client its account, anyone else a
-//!    broken capability. Fits server-to-server clients and HTTP batches, which can set headers.
+//! 1. **By header**: the server admits only requests with a valid bearer token
+//!    (`ServerBuilder::admit`; anyone else gets `401` and no session), and its main-object
+//!    factory hands each client the account its token opens (`SessionContext::headers`). Fits
+//!    server-to-server clients and HTTP batches, which can set headers.
 //! 2. **In-band**: the main object is a gate with `authenticate(token)`, which returns the
 //!    account capability only when the token is good. A browser cannot set headers on a
 //!    WebSocket, so this is the pattern for browser clients. Holding the capability *is* the
 //!    authorization: no method checks a session flag, and the call that authenticates can be
 //!    pipelined with the first call on the account (one round trip).
 
+use capnweb_runtime::http::{Refusal, SessionContext};
 use capnweb_runtime::transport::websocket::{self, Connector};
 use capnweb_runtime::{RpcClient, RpcError, Server, Stub, rpc_interface, rpc_target};
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
 
 #[rpc_interface]
 trait Account {
@@ -63,6 +66,16 @@ fn account_for(token: &str) -> Result<AccountClient, RpcError> {
     })
 }
 
+/// The bearer token of the request that opens a session, if it sent one.
+fn bearer_token(context: &SessionContext) -> Option<&str> {
+    context
+        .headers()
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
 struct Door;
 
 #[rpc_target]
@@ -76,16 +89,15 @@ impl Gate for Door {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. By header.
-    let by_header = Server::builder(|context| {
-        let token = context
-            .headers()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        match token.map(account_for) {
-            Some(Ok(account)) => account.into_stub(),
-            _ => Stub::broken(unauthorized()),
-        }
+    let by_header = Server::builder(|context| match bearer_token(context).map(account_for) {
+        Some(Ok(account)) => account.into_stub(),
+        // Not reached: `admit` turned these away.
+        _ => Stub::broken(unauthorized()),
+    })
+    .admit(|context| match bearer_token(context).map(account_for) {
+        Some(Ok(_)) => Ok(()),
+        _ => Err(Refusal::unauthorized("a valid bearer token is required")
+            .header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
     })
     .bind("127.0.0.1:0")
     .await?;
@@ -101,9 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         account.whoami().await?
     );
 
-    let session = websocket::connect(&url).await?;
-    let anonymous = AccountClient::from(session.main());
-    let refused = anonymous.whoami().await.unwrap_err();
+    let refused = websocket::connect(&url).await.unwrap_err();
     println!("[client] without a token: {refused}");
     by_header.shutdown().await;
 

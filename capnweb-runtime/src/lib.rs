@@ -16,7 +16,7 @@
 //!
 //! | what | start it with | configure | stop it with |
 //! |---|---|---|---|
-//! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`]: limits, handshake and shutdown timeouts, TLS; [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
+//! | a server (WebSocket + HTTP batch on one port) | [`Server::builder`]`(make_main)` then `.bind(addr)` | [`ServerBuilder`]: limits, handshake and shutdown timeouts, TLS, admission (`admit`); [`SessionOptions`] | [`Server::shutdown`] (graceful, bounded by a deadline); dropping the handle begins it |
 //! | the same, mounted in your own router | [`ServerBuilder::into_service`] | as above | [`http::RpcService::shutdown`] |
 //! | a WebSocket client | [`transport::websocket::connect`]`(url)` or [`transport::websocket::Connector`] | `Connector`: headers, bearer token, connect timeout, TLS; [`SessionOptions`] | [`Session::close`] (or drop the last `Session` clone) |
 //! | a WebSocket client that reconnects | [`reconnect::ReconnectingSession::builder`]`(dial)` (a pool: [`reconnect::SessionPool`]) | backoff, max attempts, state callback; the dial's `Connector` | [`reconnect::ReconnectingSession::close`] (or drop the last clone) |

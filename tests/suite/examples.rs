@@ -82,7 +82,7 @@ examples! {
     ],
     auth: [
         "[client] with a bearer token: whoami = alice",
-        "[client] without a token: Unauthorized: a valid token is required",
+        "[client] without a token: could not connect: WebSocket connection to ws://",
         "[client] authenticate(t-alice).whoami() = alice",
         "[client] bob may not close his account: TypeError",
         "[client] authenticate(guess): Unauthorized: a valid token is required",

@@ -1,6 +1,7 @@
 //! End-to-end suite: interop with the real npm `capnweb` 0.12.0, hostile input, leak checks.
 
 mod abort_delivery;
+mod admission;
 mod api;
 mod arrival_order;
 mod attenuation;

@@ -18,6 +18,8 @@ mod connector;
 #[cfg(feature = "server")]
 mod context;
 #[cfg(feature = "server")]
+mod refusal;
+#[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]
 mod service;
@@ -30,6 +32,8 @@ pub use client::{BatchClient, batch_session};
 pub(crate) use context::PeerAddr;
 #[cfg(feature = "server")]
 pub use context::{SessionContext, SessionKind};
+#[cfg(feature = "server")]
+pub use refusal::Refusal;
 #[cfg(feature = "server")]
 pub use server::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Server, ServerBuilder};
 #[cfg(feature = "server")]

@@ -8,8 +8,9 @@ use std::time::Duration;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
+use super::refusal::Admit;
 use super::shutdown::Shutdown;
-use super::{PeerAddr, RpcService, SessionContext};
+use super::{PeerAddr, Refusal, RpcService, SessionContext};
 use crate::batch::BatchServerOptions;
 use crate::session::SessionOptions;
 use crate::stub::Stub;
@@ -88,6 +89,7 @@ pub struct Server {
 #[must_use = "a builder does nothing until bound or turned into a service"]
 pub struct ServerBuilder {
     make_main: Arc<MakeMain>,
+    admit: Option<Arc<Admit>>,
     options: BatchServerOptions,
     shutdown_timeout: Duration,
     handshake_timeout: Duration,
@@ -105,6 +107,7 @@ impl Server {
     {
         ServerBuilder {
             make_main: Arc::new(make_main),
+            admit: None,
             options: BatchServerOptions::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -237,6 +240,44 @@ impl ServerBuilder {
         self
     }
 
+    /// Decides from a request's [`SessionContext`] (headers, peer address, WebSocket or batch)
+    /// whether it may start a session, before `make_main` runs: an `Err` answers the WebSocket
+    /// upgrade or the batch `POST` with the [`Refusal`]'s status, headers and message instead,
+    /// and no session starts. For authentication by header, `Origin` checks, rate limits. The
+    /// check runs on the connection's task, so it should be quick; a panic in it refuses the
+    /// request with `500`. Default: every request is admitted.
+    ///
+    /// A client sees a connection that failed with that status (our clients: a
+    /// [`RpcError::Connect`](crate::RpcError::Connect) naming it); a refusal is the answer to
+    /// "who are you", while a main object chosen per caller in `make_main` answers "what may
+    /// you do".
+    ///
+    /// ```no_run
+    /// use capnweb_runtime::http::Refusal;
+    /// use capnweb_runtime::{Server, Stub, Value};
+    /// use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let server = Server::builder(|_context| Stub::from_fn(|_: Vec<Value>| async { Ok(Value::Null) }))
+    ///     .admit(|context| {
+    ///         match context.headers().get(AUTHORIZATION) {
+    ///             Some(token) if token == "Bearer s3cret" => Ok(()),
+    ///             _ => Err(Refusal::unauthorized("a valid bearer token is required")
+    ///                 .header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
+    ///         }
+    ///     })
+    ///     .bind("127.0.0.1:8080")
+    ///     .await?;
+    /// # drop(server); Ok(()) }
+    /// ```
+    pub fn admit<F>(mut self, admit: F) -> Self
+    where
+        F: Fn(&SessionContext) -> Result<(), Refusal> + Send + Sync + 'static,
+    {
+        self.admit = Some(Arc::new(admit));
+        self
+    }
+
     /// Binds `addr` and starts serving.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
@@ -250,6 +291,7 @@ impl ServerBuilder {
         let shutdown = Shutdown::new(self.shutdown_timeout);
         let service = RpcService::new(
             self.make_main,
+            self.admit,
             self.options,
             shutdown.clone(),
             self.subprotocols,
@@ -280,6 +322,7 @@ impl ServerBuilder {
     pub fn into_service(self) -> RpcService {
         RpcService::new(
             self.make_main,
+            self.admit,
             self.options,
             Shutdown::new(self.shutdown_timeout),
             self.subprotocols,

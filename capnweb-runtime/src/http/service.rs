@@ -16,6 +16,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::rt::TokioIo;
 
+use super::refusal::Admit;
 use super::server::MakeMain;
 use super::shutdown::Shutdown;
 use super::{PeerAddr, SessionContext, SessionKind};
@@ -40,6 +41,8 @@ use crate::transport::websocket;
 #[derive(Clone)]
 pub struct RpcService {
     make_main: Arc<MakeMain>,
+    /// Decides whether a request may start a session at all (`ServerBuilder::admit`).
+    admit: Option<Arc<Admit>>,
     options: Arc<BatchServerOptions>,
     shutdown: Arc<Shutdown>,
     /// WebSocket subprotocols we speak, in order of preference.
@@ -49,12 +52,14 @@ pub struct RpcService {
 impl RpcService {
     pub(crate) fn new(
         make_main: Arc<MakeMain>,
+        admit: Option<Arc<Admit>>,
         options: BatchServerOptions,
         shutdown: Arc<Shutdown>,
         subprotocols: Vec<String>,
     ) -> Self {
         RpcService {
             make_main,
+            admit,
             options: Arc::new(options),
             shutdown,
             subprotocols: subprotocols.into(),
@@ -99,6 +104,9 @@ impl RpcService {
             request.headers().clone(),
             peer_addr(&request),
         );
+        if let Err(refusal) = self.admitted(&context) {
+            return refusal.into_response();
+        }
         let body = match Limited::new(request.into_body(), limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
@@ -140,6 +148,9 @@ impl RpcService {
         }
         let context =
             SessionContext::new(SessionKind::WebSocket, headers.clone(), peer_addr(&request));
+        if let Err(refusal) = self.admitted(&context) {
+            return refusal.into_response();
+        }
         let Some(on_upgrade) = request
             .extensions_mut()
             .remove::<hyper::upgrade::OnUpgrade>()
@@ -176,6 +187,23 @@ impl RpcService {
             headers.insert(SEC_WEBSOCKET_PROTOCOL, chosen);
         }
         response
+    }
+
+    /// The verdict of the application's admission check, if it has one.
+    fn admitted(&self, context: &SessionContext) -> Result<(), super::Refusal> {
+        let Some(admit) = &self.admit else {
+            return Ok(());
+        };
+        // Application code: a panic refuses this request, not the whole connection task.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| admit(context))).unwrap_or_else(
+            |_| {
+                tracing::error!("capnweb: the admission check panicked; the request is refused");
+                Err(super::Refusal::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server's admission check failed",
+                ))
+            },
+        )
     }
 
     /// The first of our subprotocols the client offered (RFC 6455 section 4.2.2). When it

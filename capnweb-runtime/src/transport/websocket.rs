@@ -379,7 +379,11 @@ impl Connector {
     async fn open(self, request: Request) -> Result<Session, RpcError> {
         let url = self.url.clone();
         let failed = |e: tokio_tungstenite::tungstenite::Error| {
-            RpcError::connect_failed_by(format!("WebSocket connection to {url} failed: {e}"), e)
+            let said = refusal_text(&e);
+            RpcError::connect_failed_by(
+                format!("WebSocket connection to {url} failed: {e}{said}"),
+                e,
+            )
         };
         let config = config(&self.options);
         if request.uri().scheme_str() == Some("wss") {
@@ -521,4 +525,24 @@ fn with_keepalive<S>(
         Some(interval) => transport.keepalive(interval),
         None => transport,
     }
+}
+
+/// What a server that answered the handshake with an error status said in its body (`": "`
+/// and the text, at most 200 characters), e.g. why it refused the request.
+fn refusal_text(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    let tokio_tungstenite::tungstenite::Error::Http(response) = e else {
+        return String::new();
+    };
+    let text = response
+        .body()
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let shown: String = text.chars().take(200).collect();
+    let cut = if shown.len() < text.len() { "..." } else { "" };
+    format!(": {shown}{cut}")
 }
