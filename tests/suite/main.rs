@@ -40,6 +40,7 @@ mod promise_cycles;
 mod raw_peer;
 mod readme;
 mod reconnect;
+mod scenarios;
 mod server;
 mod server_api;
 mod stream_lifetimes;

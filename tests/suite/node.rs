@@ -22,42 +22,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+pub(crate) use crate::scenarios::ALL_SCENARIOS;
+
 /// The Node server script that serves the test API with capnweb 0.12.0.
 pub(crate) const SERVER_SCRIPT: &str = "server.mjs";
-
-/// Every scenario `client.mjs` knows, in the order it runs them when none are named.
-pub(crate) const ALL_SCENARIOS: &[&str] = &[
-    "call.simple",
-    "values.roundtrip",
-    "pipeline.chain",
-    "pipeline.promise-argument",
-    "pipeline.property",
-    "pipeline.large-result",
-    "capability.returned",
-    "capability.function",
-    "callback.function",
-    "callback.object",
-    "callback.fire-and-forget",
-    "errors.custom",
-    "errors.builtin",
-    "errors.pipelined-rejection",
-    "errors.no-such-method",
-    "release.dispose",
-    "release.pipelined",
-    "eorder.pipelined",
-    "eorder.promise-argument",
-    "disconnect.pending",
-    "callback.held",
-    "capability.passthrough",
-    "map.array",
-    "map.nested",
-    "map.with-client-capture",
-    "map.null-and-single-value",
-    "streams.readable-result",
-    "streams.readable-argument",
-    "streams.writable-argument",
-    "streams.bodies",
-];
 
 /// How long a Node server may take to print its `LISTENING <port>` line.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(20);

@@ -6,27 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::node::{ScenarioOutcome, ensure_node_modules, node_dir};
-
-/// Every scenario `batch-client.mjs` knows, in the order it runs them when none are named.
-pub(crate) const BATCH_SCENARIOS: &[&str] = &[
-    "call.simple",
-    "values.roundtrip",
-    "pipeline.chain",
-    "pipeline.promise-argument",
-    "pipeline.property",
-    "capability.function",
-    "capability.passed-back",
-    "batch.everything-at-once",
-    "batch.map",
-    "errors.custom",
-    "errors.builtin",
-    "errors.pipelined-rejection",
-    "errors.no-such-method",
-    "callback.fire-and-forget",
-    "batch.calls-after-end",
-    "release.batch-end",
-    "http.bad-message",
-];
+pub(crate) use crate::scenarios::BATCH_SCENARIOS;
 
 /// Upper bound for one `batch-client.mjs` run (each scenario is bounded at 5 s by the script).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);

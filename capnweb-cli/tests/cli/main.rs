@@ -16,6 +16,10 @@ mod tls;
 #[path = "../../../tests/suite/api.rs"]
 mod test_api;
 
+/// The npm clients' scenario lists, shared with the suite.
+#[path = "../../../tests/suite/scenarios.rs"]
+mod scenarios;
+
 /// The suite's certificate authority made at test time.
 #[allow(dead_code, missing_docs)]
 #[path = "../../../tests/suite/pki.rs"]

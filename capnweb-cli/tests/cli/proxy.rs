@@ -7,63 +7,9 @@ use std::sync::{Arc, Mutex};
 use capnweb_runtime::http::SessionKind;
 use capnweb_runtime::{Server, Session, Stub};
 
+use crate::scenarios::{ALL_SCENARIOS as WS_SCENARIOS, BATCH_SCENARIOS};
 use crate::support::{Proxy, alive_tasks, assert_all_ok, assert_tasks_at_most, run_node_client};
 use crate::test_api::TestApi;
-
-/// Every scenario of `client.mjs` (tests/suite/node.rs lists the same).
-const WS_SCENARIOS: &[&str] = &[
-    "call.simple",
-    "values.roundtrip",
-    "pipeline.chain",
-    "pipeline.promise-argument",
-    "pipeline.property",
-    "pipeline.large-result",
-    "capability.returned",
-    "capability.function",
-    "callback.function",
-    "callback.object",
-    "callback.fire-and-forget",
-    "errors.custom",
-    "errors.builtin",
-    "errors.pipelined-rejection",
-    "errors.no-such-method",
-    "release.dispose",
-    "release.pipelined",
-    "eorder.pipelined",
-    "eorder.promise-argument",
-    "disconnect.pending",
-    "callback.held",
-    "capability.passthrough",
-    "map.array",
-    "map.nested",
-    "map.with-client-capture",
-    "map.null-and-single-value",
-    "streams.readable-result",
-    "streams.readable-argument",
-    "streams.writable-argument",
-    "streams.bodies",
-];
-
-/// Every scenario of `batch-client.mjs` (tests/suite/node_batch.rs lists the same).
-const BATCH_SCENARIOS: &[&str] = &[
-    "call.simple",
-    "values.roundtrip",
-    "pipeline.chain",
-    "pipeline.promise-argument",
-    "pipeline.property",
-    "capability.function",
-    "capability.passed-back",
-    "batch.everything-at-once",
-    "batch.map",
-    "errors.custom",
-    "errors.builtin",
-    "errors.pipelined-rejection",
-    "errors.no-such-method",
-    "callback.fire-and-forget",
-    "batch.calls-after-end",
-    "release.batch-end",
-    "http.bad-message",
-];
 
 /// Our server of the test API; keeps its WebSocket sessions.
 async fn test_api_server() -> (Server, Arc<Mutex<Vec<Session>>>) {
