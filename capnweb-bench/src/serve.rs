@@ -139,7 +139,10 @@ async fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
                             WebSocketTransport::new(ws),
                             Some(make_main()),
                         );
-                        session.closed().await;
+                        // Kept alive by its own end callback rather than by this task, as our
+                        // `Server` keeps its sessions: an idle session holds no task.
+                        let keep = session.clone();
+                        session.on_broken(move |_| drop(keep)).keep();
                     }
                 });
             }

@@ -170,7 +170,8 @@ impl RpcService {
                         .options(options)
                         .on_start(move |session| context.session_started(session))
                         .start(transport);
-                    serve_until_shutdown(session, &shutdown).await;
+                    // Tracked without a task of its own (an idle session then costs none).
+                    shutdown.track(session);
                 }
                 Err(e) => tracing::debug!("capnweb: WebSocket upgrade failed: {e}"),
             }
@@ -252,17 +253,6 @@ where
 
 /// Runs a WebSocket session until it ends, or until shutdown: then calls in flight may finish
 /// until the deadline, and the session closes with code 1001.
-async fn serve_until_shutdown(session: Session, shutdown: &Shutdown) {
-    tokio::select! {
-        reason = session.closed() => {
-            tracing::debug!("capnweb: WebSocket session ended: {reason}");
-        }
-        deadline = shutdown.begun() => {
-            session.close_gracefully(deadline).await;
-        }
-    }
-}
-
 /// The client's address, from our own server or from axum's `ConnectInfo`.
 fn peer_addr<B>(request: &Request<B>) -> Option<std::net::SocketAddr> {
     let extensions = request.extensions();
