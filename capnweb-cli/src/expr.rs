@@ -122,9 +122,15 @@ pub fn is_identifier_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
 }
 
+/// How deep values may nest (arrays, objects, chains as arguments): far beyond what anyone
+/// types, and a bound on the parser's recursion, so deep input is an error, not a crash.
+const MAX_NESTING: usize = 128;
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// How many values are being parsed inside one another right now.
+    depth: usize,
 }
 
 impl Parser {
@@ -132,6 +138,7 @@ impl Parser {
         Parser {
             chars: text.chars().collect(),
             pos: 0,
+            depth: 0,
         }
     }
 
@@ -256,6 +263,16 @@ impl Parser {
     }
 
     fn literal(&mut self) -> Result<Literal, ParseError> {
+        if self.depth == MAX_NESTING {
+            return Err(self.error(format!("values nest more than {MAX_NESTING} deep")));
+        }
+        self.depth += 1;
+        let parsed = self.literal_within_bound();
+        self.depth -= 1;
+        parsed
+    }
+
+    fn literal_within_bound(&mut self) -> Result<Literal, ParseError> {
         self.skip_space();
         let at = self.pos;
         match self.peek() {
@@ -531,6 +548,21 @@ mod tests {
         );
         assert_eq!(args[10], Literal::String("it's".into()));
         assert_eq!(args[11], Literal::Number(1500.0));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("f({})", "[".repeat(100_000));
+        let error = parse_statement(&deep).unwrap_err();
+        assert!(
+            error.message.contains("nest more than"),
+            "{}",
+            error.message
+        );
+        let chained = format!("f({}1{})", "g(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse_statement(&chained).is_err());
+        let fine = format!("f({}1{})", "[".repeat(100), "]".repeat(100));
+        assert!(parse_statement(&fine).is_ok());
     }
 
     #[test]
