@@ -41,6 +41,11 @@ pub enum RpcError {
     /// The session was aborted locally (by the application or because the peer misbehaved).
     #[error("the RPC session was aborted: {0}")]
     Aborted(String),
+    /// The session was closed normally on this side: [`Session::close`](crate::Session::close),
+    /// its last handle dropped, or the server shutting down. What was still waiting fails
+    /// with this, and [`Session::closed`](crate::Session::closed) returns it.
+    #[error("the RPC session is closed ({0})")]
+    Closed(String),
     /// The connection could not be opened: refused, unreachable, a failed handshake, a bad
     /// URL or header, or no answer within the connect timeout. Nothing was sent.
     #[error("could not connect: {message}")]
@@ -222,6 +227,7 @@ impl RpcError {
                 message.clone()
             }
             RpcError::Aborted(m)
+            | RpcError::Closed(m)
             | RpcError::Serialization(m)
             | RpcError::Capability(m)
             | RpcError::BatchEnded(m) => m.clone(),

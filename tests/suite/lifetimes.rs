@@ -42,6 +42,27 @@ async fn on_broken_runs_in_order_and_dropped_handles_unregister() {
 }
 
 #[tokio::test]
+async fn a_normal_close_reads_as_a_close_not_an_abort() {
+    let (client, server) = memory_pair();
+    // A call the server never answers (`hang`), still waiting when the client closes.
+    let waiting = client.main().call("hang", ());
+    // Sent before closing, so the close is what ends it.
+    tokio::task::yield_now().await;
+    client.close();
+    let reason = client.closed().await;
+    assert!(matches!(reason, RpcError::Closed(_)), "{reason:?}");
+    assert_eq!(
+        reason.to_string(),
+        "the RPC session is closed (by this side)"
+    );
+    let failed = waiting.await.unwrap_err();
+    assert!(matches!(failed, RpcError::Closed(_)), "{failed:?}");
+    // The other side sees the connection end, not an abort it was sent.
+    let seen = server.closed().await;
+    assert!(!matches!(seen, RpcError::PeerAborted(_)), "{seen:?}");
+}
+
+#[tokio::test]
 async fn dropping_an_unawaited_promise_releases_it() {
     let (client, server) = memory_pair();
     let api = client.main();

@@ -57,8 +57,8 @@ impl CloseRequest {
             message::abort_text(&RpcError::new(reason.name(), reason.message()).to_wire_value())
         });
         let code = match reason {
-            RpcError::Aborted(m) if m == SHUTDOWN_REASON => 1000,
-            RpcError::Aborted(m) if m == SERVER_SHUTDOWN_REASON => 1001,
+            RpcError::Closed(m) if m == SERVER_SHUTDOWN_REASON => 1001,
+            RpcError::Closed(_) => 1000,
             _ => 3000,
         };
         CloseRequest {
@@ -71,7 +71,7 @@ impl CloseRequest {
     }
 }
 
-pub(super) const SHUTDOWN_REASON: &str = "the session was closed";
+pub(super) const SHUTDOWN_REASON: &str = "by this side";
 
 /// Why a server closes its sessions when it shuts down (close code 1001, "going away").
 pub(crate) const SERVER_SHUTDOWN_REASON: &str = "the server is shutting down";

@@ -111,7 +111,7 @@ pub struct SessionStats {
 /// The connection stays open while any clone of the `Session` is alive (or until the peer
 /// disconnects, or [`Session::close`]/[`Session::abort`] is called). Keep it alive as long as you
 /// use stubs obtained from it: once the last clone is dropped the session shuts down and those
-/// stubs fail with a "the session was closed" error.
+/// stubs fail with [`RpcError::Closed`].
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<SessionInner>,
@@ -123,7 +123,7 @@ struct ShutdownOnDrop(Arc<SessionInner>);
 impl Drop for ShutdownOnDrop {
     fn drop(&mut self) {
         self.0
-            .abort(RpcError::Aborted(SHUTDOWN_REASON.into()), false);
+            .abort(RpcError::Closed(SHUTDOWN_REASON.into()), false);
     }
 }
 
@@ -222,7 +222,7 @@ impl Session {
     pub(crate) async fn close_gracefully(&self, deadline: tokio::time::Instant) {
         let _ = tokio::time::timeout_at(deadline, self.inner.drained()).await;
         self.inner
-            .abort(RpcError::Aborted(SERVER_SHUTDOWN_REASON.into()), false);
+            .abort(RpcError::Closed(SERVER_SHUTDOWN_REASON.into()), false);
         let flush_by = deadline.max(tokio::time::Instant::now() + CLOSE_FLUSH_TIME);
         let _ = tokio::time::timeout_at(flush_by, self.inner.transport_closed()).await;
     }
@@ -254,7 +254,7 @@ impl Session {
     /// Shuts the session down normally (close code 1000, no `abort` message).
     pub fn close(&self) {
         self.inner
-            .abort(RpcError::Aborted(SHUTDOWN_REASON.into()), false);
+            .abort(RpcError::Closed(SHUTDOWN_REASON.into()), false);
     }
 
     /// [`Session::close`], then waits until the transport has written everything queued
@@ -304,7 +304,7 @@ impl SessionInner {
                 return reason;
             }
             if rx.changed().await.is_err() {
-                return RpcError::Aborted(SHUTDOWN_REASON.into());
+                return RpcError::Closed(SHUTDOWN_REASON.into());
             }
         }
     }
