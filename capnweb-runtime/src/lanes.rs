@@ -102,11 +102,11 @@ impl Lanes {
     /// and polls its arguments for the first time, here, so that the lane hears of every
     /// settlement from now on.
     pub(crate) fn enqueue(scope: &Arc<CallScope>, key: usize, mut waiting: Waiting) {
-        let (lane, id) = {
+        let (lane, id, started) = {
             let mut open = lock(&scope.lanes.open);
             // Reserved under the map's lock: a lane leaves the map only under it, when empty.
             match open.get(&key) {
-                Some(lane) => (lane.clone(), lane.reserve()),
+                Some(lane) => (lane.clone(), lane.reserve(), None),
                 None => {
                     let lane = Arc::new(Lane {
                         state: Mutex::default(),
@@ -119,11 +119,15 @@ impl Lanes {
                         key,
                         lane: lane.clone(),
                     };
-                    crate::task::spawn_detached(run_lane(finish));
-                    (lane, id)
+                    (lane, id, Some(finish))
                 }
             }
         };
+        // Spawned outside the map's lock: without a runtime the task is dropped at once, and
+        // its exit takes that lock (the call is then rejected below).
+        if let Some(finish) = started {
+            crate::task::spawn_detached(run_lane(finish));
+        }
         let waker = lane.waker_for(id);
         let polled = waiting.args.as_mut().poll(&mut Context::from_waker(&waker));
         let mut state = lock(&lane.state);
