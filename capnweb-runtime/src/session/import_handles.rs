@@ -1,15 +1,20 @@
 //! Handles to what the peer hosts: settled capabilities ([`ImportedCap`]) and results still to
 //! come ([`RemotePromise`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
 use super::{DroppedImport, Mode, SessionInner};
+use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::value::PropertyKey;
 use crate::wire::Args;
+
+/// How long a chain of promises, each resolved to the next, may be: far more than any
+/// application builds, and a bound on the recursion that following one costs.
+const MAX_CHAIN: usize = 256;
 
 /// A capability the peer hosts: our import `id`. The last handle's drop releases it.
 pub(crate) struct ImportedCap {
@@ -63,6 +68,10 @@ pub(crate) struct RemotePromise {
     /// Whether calls were pipelined through the peer on this promise (then a resolution on our
     /// own side needs an embargo; see `embargo.rs`).
     pipelined: AtomicBool,
+    /// The longest chain of settled promises that leads into this one (each resolved to the
+    /// next): following a chain recurses, so [`checked_resolution`](Self::checked_resolution)
+    /// keeps every chain within [`MAX_CHAIN`].
+    chain_depth: AtomicUsize,
 }
 
 impl RemotePromise {
@@ -75,6 +84,7 @@ impl RemotePromise {
                 waiters: Vec::new(),
             }),
             pipelined: AtomicBool::new(false),
+            chain_depth: AtomicUsize::new(0),
         })
     }
 
@@ -91,6 +101,41 @@ impl RemotePromise {
         match &*self.lock() {
             RemoteState::Resolved(h) => Some(h.clone()),
             RemoteState::Pending { .. } => None,
+        }
+    }
+
+    /// `hook`, or an error when settling this promise with it would make a chain of settled
+    /// promises that leads back to this one (JavaScript's "chaining cycle": a peer can resolve
+    /// a promise to our export of that same promise) or that is longer than [`MAX_CHAIN`] (a
+    /// peer can resolve each of its promises to a new one, without end). Using, pulling or
+    /// dropping a settled promise follows its chain recursively, so neither may exist.
+    ///
+    /// Walks the settled chain `hook` leads into (at most [`MAX_CHAIN`] steps), raising the
+    /// depth recorded on each promise of ours it passes: the chain before this promise plus
+    /// the steps after it.
+    pub(crate) fn checked_resolution(&self, hook: Hook) -> Hook {
+        let mut depth = self.chain_depth.load(Ordering::Relaxed);
+        let mut next = Some(hook.clone());
+        loop {
+            depth += 1;
+            if depth > MAX_CHAIN {
+                return Hook::error(RpcError::type_error(format!(
+                    "a promise was resolved to a chain of more than {MAX_CHAIN} promises"
+                )));
+            }
+            next = match &next {
+                Some(Hook::Remote(p)) if std::ptr::eq(Arc::as_ptr(p), self) => {
+                    return Hook::error(RpcError::type_error(
+                        "Chaining cycle detected for promise: it was resolved to itself",
+                    ));
+                }
+                Some(Hook::Remote(p)) => {
+                    p.chain_depth.fetch_max(depth, Ordering::Relaxed);
+                    p.settled()
+                }
+                Some(Hook::Local(p)) => p.settled(),
+                _ => return hook,
+            };
         }
     }
 

@@ -110,6 +110,7 @@ impl State {
             Some(ImportSlot::Promise { weak }) => {
                 match weak.upgrade() {
                     Some(p) => {
+                        let hook = p.checked_resolution(hook);
                         // The probe (if any) is pipelined on `id`, so it goes out before the
                         // release below.
                         let hook = if p.was_pipelined() {
