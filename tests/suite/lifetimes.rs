@@ -43,6 +43,7 @@ async fn on_broken_runs_in_order_and_dropped_handles_unregister() {
 
 #[tokio::test]
 async fn a_normal_close_reads_as_a_close_not_an_abort() {
+    let before = crate::support::alive_tasks();
     let (client, server) = memory_pair();
     // A call the server never answers (`hang`), still waiting when the client closes.
     let waiting = client.main().call("hang", ());
@@ -60,6 +61,11 @@ async fn a_normal_close_reads_as_a_close_not_an_abort() {
     // The other side sees the connection end, not an abort it was sent.
     let seen = server.closed().await;
     assert!(!matches!(seen, RpcError::PeerAborted(_)), "{seen:?}");
+    // Closed sessions hold nothing: the server's exports (its main object and the hanging
+    // call) are dropped, and no task the sessions started is left.
+    assert_eq!(server.stats().exports, 0, "{:?}", server.stats());
+    drop((client, server));
+    crate::support::assert_tasks_at_most(before).await;
 }
 
 #[tokio::test]

@@ -114,6 +114,10 @@ impl RemotePromise {
     /// depth recorded on each promise of ours it passes: the chain before this promise plus
     /// the steps after it.
     pub(crate) fn checked_resolution(&self, hook: Hook) -> Hook {
+        // Nearly every settlement is a value or a capability: nothing to walk.
+        if !matches!(hook, Hook::Remote(_) | Hook::Local(_)) {
+            return hook;
+        }
         let mut depth = self.chain_depth.load(Ordering::Relaxed);
         let mut next = Some(hook.clone());
         loop {

@@ -132,6 +132,13 @@ impl Value {
     }
 
     /// The number of a [`Value::Number`]; `None` for any other value.
+    ///
+    /// ```
+    /// use capnweb_runtime::Value;
+    ///
+    /// assert_eq!(Value::Number(404.0).as_f64(), Some(404.0));
+    /// assert_eq!(Value::String("404".into()).as_f64(), None);
+    /// ```
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
