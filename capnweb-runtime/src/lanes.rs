@@ -21,13 +21,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use tokio::sync::Notify;
 
 use crate::error::RpcError;
 use crate::hook::Hook;
+use crate::sync::lock;
 use crate::task::{CallScope, SettleOnDrop};
 use crate::value::PropertyKey;
 use crate::wire::Args;
@@ -345,8 +346,4 @@ fn poll_call(lane: &Arc<Lane>, id: u64) {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

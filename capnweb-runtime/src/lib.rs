@@ -69,6 +69,7 @@ pub mod reconnect;
 mod session;
 pub mod stream;
 mod stub;
+mod sync;
 mod target;
 mod task;
 #[cfg(feature = "tls")]

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::active::ActiveCount;
 use crate::session::Session;
+use crate::sync::lock;
 
 /// The shutdown state shared by a server's tasks.
 pub(crate) struct Shutdown {
@@ -152,8 +153,4 @@ impl Shutdown {
     pub(crate) async fn idle(&self) {
         self.live.idle().await;
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
