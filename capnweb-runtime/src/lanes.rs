@@ -67,14 +67,14 @@ pub(crate) const BATCH_GRACE: std::time::Duration = std::time::Duration::from_mi
 pub(crate) struct Lanes {
     open: Mutex<HashMap<usize, Arc<Lane>>>,
     /// Set when the calls still waiting must be dropped (their guards reject them).
-    closed: tokio::sync::watch::Sender<bool>,
+    closed: crate::latch::Latch<()>,
 }
 
 impl Default for Lanes {
     fn default() -> Self {
         Lanes {
             open: Mutex::default(),
-            closed: tokio::sync::watch::Sender::new(false),
+            closed: crate::latch::Latch::default(),
         }
     }
 }
@@ -82,7 +82,7 @@ impl Default for Lanes {
 impl Lanes {
     /// Drops every call still waiting for its arguments, now and from now on.
     pub(crate) fn close(&self) {
-        self.closed.send_replace(true);
+        self.closed.set(());
     }
 
     /// [`close`](Self::close) after `grace`, if any call is waiting (no task otherwise).
@@ -272,13 +272,13 @@ impl Drop for LaneExit {
 /// The lane's task: takes its events in order, delivering each call whose arguments are
 /// complete. Ends when the lane is empty, or when the session closes its lanes.
 async fn run_lane(exit: LaneExit) {
-    let mut closed = exit.scope.lanes.closed.subscribe();
+    let closed = &exit.scope.lanes.closed;
     let lane = exit.lane.clone();
     // Events taken between yields, so one busy lane does not hold its worker.
     const BURST: usize = 64;
     let mut taken = 0;
     loop {
-        if *closed.borrow_and_update() {
+        if closed.get().is_some() {
             return;
         }
         let next = lock(&lane.state).queue.pop_front();
@@ -297,7 +297,7 @@ async fn run_lane(exit: LaneExit) {
                 }
                 tokio::select! {
                     biased;
-                    _ = closed.changed() => {}
+                    _ = closed.wait() => {}
                     _ = lane.notify.notified() => {}
                 }
                 taken = 0;

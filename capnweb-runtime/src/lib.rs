@@ -63,6 +63,7 @@ mod hook;
 #[cfg(any(feature = "server", feature = "http-client"))]
 pub mod http;
 mod lanes;
+mod latch;
 mod local_promise;
 mod map;
 pub mod reconnect;

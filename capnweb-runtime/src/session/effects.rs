@@ -163,7 +163,7 @@ impl Effects {
             for cb in callbacks {
                 run_contained("an on_broken callback", || cb(&reason));
             }
-            session.ended.send_replace(Some(reason));
+            session.ended.set(reason);
         }
     }
 }

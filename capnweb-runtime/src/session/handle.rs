@@ -298,15 +298,7 @@ impl Session {
 impl SessionInner {
     /// Waits until the session ends and returns why.
     pub(crate) async fn closed(&self) -> RpcError {
-        let mut rx = self.ended.subscribe();
-        loop {
-            if let Some(reason) = rx.borrow_and_update().clone() {
-                return reason;
-            }
-            if rx.changed().await.is_err() {
-                return RpcError::Closed(SHUTDOWN_REASON.into());
-            }
-        }
+        self.ended.wait().await.clone()
     }
 
     /// Registers `callback` for the session's end (see [`Session::on_broken`]).

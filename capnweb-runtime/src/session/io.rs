@@ -57,7 +57,7 @@ pub(crate) struct ConnectionIo {
     /// Writes from the producing task when the transport allows (set when the tasks start).
     write_through: std::sync::OnceLock<std::sync::Weak<dyn WriteThrough>>,
     /// Set once the writer task has closed the transport.
-    pub(crate) writer_done: tokio::sync::watch::Sender<bool>,
+    pub(crate) writer_done: crate::latch::Latch<()>,
     /// Bytes the writer or a write-through attempt took from the outbox that the transport
     /// has not taken yet (counted with the outbox), and the part of them that answers the
     /// peer's calls (what back-pressure bounds).
@@ -264,7 +264,7 @@ struct WriterDone(Arc<SessionInner>);
 impl Drop for WriterDone {
     fn drop(&mut self) {
         if let Mode::Connection(io) = &self.0.mode {
-            io.writer_done.send_replace(true);
+            io.writer_done.set(());
         }
     }
 }
@@ -312,12 +312,11 @@ async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
 }
 
 async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R) {
-    let mut ended = inner.ended.subscribe();
-    if ended.borrow_and_update().is_some() {
+    if inner.ended.get().is_some() {
         return;
     }
     // One registration for the whole session, not one per message.
-    let mut ended = pin!(ended.changed());
+    let mut ended = pin!(inner.ended.wait());
     let _drop_waiting = DropWaitingOnExit;
     let mut unflushed = 0usize;
     let mut pause = false;
@@ -451,8 +450,7 @@ async fn write_loop<S: MessageSender>(
             drop(slot);
             // The peer may already have told us why it left (an `abort` still queued on our
             // receiving side): give the reader a moment to report that reason first.
-            let mut ended = inner.ended.subscribe();
-            let reader_reported = ended.wait_for(Option::is_some);
+            let reader_reported = inner.ended.wait();
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
             inner.abort(e, false);
             return;

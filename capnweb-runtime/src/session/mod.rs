@@ -50,7 +50,7 @@ use std::collections::HashMap;
 pub(crate) type IdMap<V> = HashMap<i64, V, foldhash::quality::RandomState>;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 pub(crate) use after_write::drop_after_write;
 pub(crate) use effects::Effects;
@@ -151,7 +151,7 @@ pub(crate) struct SessionInner {
     /// A woken waiter asks for the releases waiting in the outbox to be written.
     pub(crate) releases_requested: std::sync::atomic::AtomicBool,
     /// Holds the reason once the session has ended.
-    pub(crate) ended: watch::Sender<Option<RpcError>>,
+    pub(crate) ended: crate::latch::Latch<RpcError>,
     /// The tasks this session started for calls and settlements: cancelled when it ends.
     pub(crate) calls: Arc<crate::task::CallScope>,
     /// Settlements (pulled exports, `["promise", id]` exports) still being resolved: an HTTP
@@ -239,7 +239,7 @@ impl SessionInner {
                 has_dropped: std::sync::atomic::AtomicBool::new(false),
                 wake_writer: Notify::new(),
                 releases_requested: std::sync::atomic::AtomicBool::new(false),
-                ended: watch::Sender::new(None),
+                ended: crate::latch::Latch::default(),
                 calls: crate::task::CallScope::new(options.method_time_limit),
                 settling: Arc::default(),
                 in_flight: Arc::default(),
@@ -290,7 +290,7 @@ impl SessionInner {
     /// which has none).
     pub(crate) async fn transport_closed(&self) {
         if let Mode::Connection(io) = &self.mode {
-            let _ = io.writer_done.subscribe().wait_for(|done| *done).await;
+            io.writer_done.wait().await;
         }
     }
 

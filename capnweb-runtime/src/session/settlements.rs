@@ -75,10 +75,9 @@ impl SessionInner {
     /// Waits until no settlement is in flight (capnweb's `drain()`), or the session ends. A
     /// batch answers after it; a server shutting down closes a WebSocket session after it.
     pub(crate) async fn drained(&self) -> Result<(), RpcError> {
-        let mut ended = self.ended.subscribe();
         tokio::select! {
             () = self.settling.idle() => {}
-            _ = ended.wait_for(Option::is_some) => {}
+            _ = self.ended.wait() => {}
         }
         match self.broken_reason() {
             Some(reason) => Err(reason),
