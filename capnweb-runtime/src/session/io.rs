@@ -328,8 +328,8 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             unflushed = 0;
             tokio::select! {
                 biased;
-                _ = &mut ended => return drain_until_closed(&inner, &mut receiver).await,
-                () = inner.until_low_water() => continue,
+                _ = &mut ended => return Box::pin(drain_until_closed(&inner, &mut receiver)).await,
+                () = Box::pin(inner.until_low_water()) => continue,
             }
         }
         let next = async {
@@ -351,7 +351,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
         };
         tokio::select! {
             biased;
-            _ = &mut ended => return drain_until_closed(&inner, &mut receiver).await,
+            _ = &mut ended => return Box::pin(drain_until_closed(&inner, &mut receiver)).await,
             step = next => {
                 let Some((next, flushed)) = step else {
                     pause = true;
@@ -430,10 +430,9 @@ async fn write_loop<S: MessageSender>(
             () = next_ping(&mut pings) => true,
         };
         if ping_due {
-            let mut slot = shared.lock().await;
-            if let Err(e) = slot.sender.ping().await {
-                drop(slot);
-                inner.abort(e, false);
+            // Boxed, like the other rare paths below: every idle session holds this future,
+            // and inline they would make it as large as their largest state.
+            if Box::pin(send_ping(&inner, &shared)).await.is_err() {
                 return;
             }
             continue;
@@ -445,24 +444,46 @@ async fn write_loop<S: MessageSender>(
         all.extend(batch);
         let bytes = sizes(&all);
         if (!all.is_empty() || slot.unflushed)
-            && let Err(e) = slot.sender.send(all).await
+            && let Err(e) = Box::pin(slot.sender.send(all)).await
         {
             drop(slot);
-            // The peer may already have told us why it left (an `abort` still queued on our
-            // receiving side): give the reader a moment to report that reason first.
-            let reader_reported = inner.ended.wait();
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
-            inner.abort(e, false);
-            return;
+            return Box::pin(abort_after_failed_write(&inner, e)).await;
         }
         slot.unflushed = false;
         inner.handed_over(bytes);
         if let Some(close) = close {
-            if let Some(abort) = close.abort_message {
-                let _ = slot.sender.send(vec![abort]).await;
-            }
-            slot.sender.close(close.info).await;
-            return;
+            return Box::pin(send_close(&mut slot.sender, close)).await;
         }
     }
+}
+
+/// Pings the peer (keepalive); `Err` once the session is aborted because that failed.
+async fn send_ping<S: MessageSender>(
+    inner: &SessionInner,
+    shared: &SharedSender<S>,
+) -> Result<(), ()> {
+    let mut slot = shared.lock().await;
+    if let Err(e) = slot.sender.ping().await {
+        drop(slot);
+        inner.abort(e, false);
+        return Err(());
+    }
+    Ok(())
+}
+
+/// Ends the session after a write failed with `e`.
+async fn abort_after_failed_write(inner: &SessionInner, e: RpcError) {
+    // The peer may already have told us why it left (an `abort` still queued on our
+    // receiving side): give the reader a moment to report that reason first.
+    let reader_reported = inner.ended.wait();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reader_reported).await;
+    inner.abort(e, false);
+}
+
+/// Sends the `abort` message, if any, and closes the transport.
+async fn send_close<S: MessageSender>(sender: &mut S, close: CloseRequest) {
+    if let Some(abort) = close.abort_message {
+        let _ = sender.send(vec![abort]).await;
+    }
+    sender.close(close.info).await;
 }

@@ -1,6 +1,7 @@
 //! WebSocket transport on tokio-tungstenite: one text frame per message, close code 3000 on
 //! abort (protocol.md section 2.1).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -55,7 +56,26 @@ pub struct WebSocketSender<S> {
 /// The receiving half of a [`WebSocketTransport`].
 pub struct WebSocketReceiver<S> {
     stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
-    keepalive: Option<Duration>,
+    silence: Option<SilenceLimit>,
+}
+
+/// With keepalive: how long the peer may stay silent, and the timer that counts it. One timer
+/// for the connection, re-armed when a wait starts: not a new one in every `recv` (which would
+/// also make the receiving future, held by every idle session, larger by a timer entry).
+struct SilenceLimit {
+    limit: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SilenceLimit {
+    /// Starts counting from now (the timer is made on first use: inside the runtime).
+    fn arm(&mut self) {
+        let deadline = tokio::time::Instant::now() + self.limit;
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().reset(deadline),
+            None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
 }
 
 impl<S> Transport for WebSocketTransport<S>
@@ -69,7 +89,13 @@ where
         let keepalive = self.keepalive;
         (
             WebSocketSender { sink, keepalive },
-            WebSocketReceiver { stream, keepalive },
+            WebSocketReceiver {
+                stream,
+                silence: keepalive.map(|interval| SilenceLimit {
+                    limit: interval * 2,
+                    timer: None,
+                }),
+            },
         )
     }
 }
@@ -147,25 +173,40 @@ where
         // Silence counts only while we listen: not while the session applies what arrived, nor
         // while it has stopped reading for back-pressure (the peer's pongs wait unread then).
         // (The clock is read only with keepalive, and only when a wait starts.)
-        let mut listening_since = None;
+        let WebSocketReceiver { stream, silence } = self;
         loop {
-            let frame = match self.keepalive {
-                None => self.stream.next().await?,
-                Some(interval) => {
-                    let silence = interval * 2;
-                    let since = *listening_since.get_or_insert_with(tokio::time::Instant::now);
-                    match tokio::time::timeout_at(since + silence, self.stream.next()).await {
-                        Ok(frame) => frame?,
-                        Err(_) => {
+            let frame = match silence {
+                None => stream.next().await?,
+                Some(silence) => {
+                    // Armed only when a wait starts: the clock is not read for a frame that
+                    // is already there.
+                    let mut armed = false;
+                    let frame = std::future::poll_fn(|cx| {
+                        if let Poll::Ready(frame) = stream.poll_next_unpin(cx) {
+                            return Poll::Ready(Some(frame));
+                        }
+                        if !armed {
+                            armed = true;
+                            silence.arm();
+                        }
+                        match &mut silence.timer {
+                            Some(timer) => timer.as_mut().poll(cx).map(|()| None),
+                            None => Poll::Pending,
+                        }
+                    })
+                    .await;
+                    match frame {
+                        Some(frame) => frame?,
+                        None => {
                             return Some(Err(RpcError::disconnected(format!(
-                                "the peer sent nothing, not even a pong, for {silence:?}"
+                                "the peer sent nothing, not even a pong, for {:?}",
+                                silence.limit
                             ))));
                         }
                     }
                 }
             };
             // Something arrived: the next wait starts its own count.
-            listening_since = None;
             return match frame {
                 Ok(Message::Text(text)) => Some(Ok(text.as_str().to_owned())),
                 Ok(Message::Binary(_)) => Some(Err(RpcError::protocol(
