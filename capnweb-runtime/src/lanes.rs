@@ -64,19 +64,11 @@ impl Waiting {
 pub(crate) const BATCH_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The lanes of one session, by target.
+#[derive(Default)]
 pub(crate) struct Lanes {
     open: Mutex<HashMap<usize, Arc<Lane>>>,
     /// Set when the calls still waiting must be dropped (their guards reject them).
     closed: crate::latch::Latch<()>,
-}
-
-impl Default for Lanes {
-    fn default() -> Self {
-        Lanes {
-            open: Mutex::default(),
-            closed: crate::latch::Latch::default(),
-        }
-    }
 }
 
 impl Lanes {

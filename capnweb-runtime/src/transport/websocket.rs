@@ -56,7 +56,8 @@ pub struct WebSocketSender<S> {
 /// The receiving half of a [`WebSocketTransport`].
 pub struct WebSocketReceiver<S> {
     stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
-    silence: Option<SilenceLimit>,
+    /// Boxed: the receiving future, which every idle session holds, keeps a pointer only.
+    silence: Option<Box<SilenceLimit>>,
 }
 
 /// With keepalive: how long the peer may stay silent, and the timer that counts it. One timer
@@ -91,9 +92,11 @@ where
             WebSocketSender { sink, keepalive },
             WebSocketReceiver {
                 stream,
-                silence: keepalive.map(|interval| SilenceLimit {
-                    limit: interval * 2,
-                    timer: None,
+                silence: keepalive.map(|interval| {
+                    Box::new(SilenceLimit {
+                        limit: interval * 2,
+                        timer: None,
+                    })
                 }),
             },
         )
