@@ -224,12 +224,10 @@ impl LocalPromise {
 impl Drop for LocalPromise {
     fn drop(&mut self) {
         // Operations still queued on a promise nobody will settle must not hang their callers.
-        let state = std::mem::replace(
-            self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
-            State::Resolved(Hook::error(RpcError::Capability(String::new()))),
-        );
+        // (Taken in place: a settled promise, the common case, allocates nothing here.)
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if let State::Pending { queue, .. } = state {
-            for q in queue {
+            for q in std::mem::take(queue) {
                 q.result.resolve(Hook::error(RpcError::Capability(
                     "the promise was dropped before it settled".into(),
                 )));

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
 use tokio::sync::oneshot;
 
 use super::{BrokenCallback, SessionInner};
@@ -34,14 +35,18 @@ pub(crate) enum Delivery {
 
 /// Side effects of a locked section, run in this order: drops, deliveries, settlements,
 /// wake-ups, broken-callbacks.
+///
+/// A locked section usually leaves one item of a kind or none (a call: one delivery; a `pull`:
+/// one settlement; a `release`: one drop), so the lists keep one inline: no heap allocation for
+/// them on the common paths, which run several times per call.
 #[derive(Default)]
 pub(crate) struct Effects {
     /// Hooks removed from the tables; dropping them may run user `Drop` code.
-    pub(crate) drops: Vec<Hook>,
+    pub(crate) drops: SmallVec<[Hook; 1]>,
     /// Calls to deliver, in arrival order (E-order).
-    pub(crate) deliveries: Vec<Delivery>,
+    pub(crate) deliveries: SmallVec<[Delivery; 1]>,
     /// Exports to settle and report to the peer (`resolve`/`reject`).
-    pub(crate) settlements: Vec<(i64, Hook)>,
+    pub(crate) settlements: SmallVec<[(i64, Hook); 1]>,
     /// Local waiters to wake.
     pub(crate) wakers: Vec<oneshot::Sender<()>>,
     /// Callbacks to run because the session broke, with the reason.

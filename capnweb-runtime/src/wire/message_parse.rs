@@ -40,13 +40,13 @@ pub(crate) fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Messag
 fn parse_common(text: &str) -> Option<Message<'_>> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    let items: Vec<&RawValue> = serde::Deserialize::deserialize(&mut de).ok()?;
+    let items: FirstItems = serde::Deserialize::deserialize(&mut de).ok()?;
     de.end().ok()?;
     // JSON number text is valid Rust float syntax; out-of-range numbers (which serde_json
     // refuses) come out infinite and are no IDs.
     let id = |i: usize| safe_integer(items.get(i)?.get().parse::<f64>().ok()?);
     let expr = |i: usize| Some(Expr::checked_text(items.get(i)?.get()));
-    Some(match items.first()?.get() {
+    Some(match items.get(0)?.get() {
         r#""push""# => Message::Push(expr(1)?),
         r#""pull""# => Message::Pull(id(1)?),
         r#""resolve""# if items.len() > 2 => Message::Resolve(id(1)?, expr(2)?),
@@ -54,6 +54,54 @@ fn parse_common(text: &str) -> Option<Message<'_>> {
         r#""release""# => Message::Release(id(1)?, u64::try_from(id(2)?).ok()?),
         _ => return None,
     })
+}
+
+/// The first elements of a message array as raw text (all a common message uses), and how
+/// many elements it has: read without a heap allocation, as several messages make one call.
+struct FirstItems<'a> {
+    first: [Option<&'a RawValue>; 3],
+    count: usize,
+}
+
+impl<'a> FirstItems<'a> {
+    fn get(&self, i: usize) -> Option<&'a RawValue> {
+        self.first.get(i).copied().flatten()
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FirstItems<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = FirstItems<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FirstItems<'de>, A::Error> {
+                let mut items = FirstItems {
+                    first: [None; 3],
+                    count: 0,
+                };
+                // Every element is read (and so checked to be JSON), the ones past the third
+                // only counted.
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    if let Some(slot) = items.first.get_mut(items.count) {
+                        *slot = Some(item);
+                    }
+                    items.count += 1;
+                }
+                Ok(items)
+            }
+        }
+        de.deserialize_seq(Items)
+    }
 }
 
 /// Parses any message through a tree, with capnweb's shape rules and error texts.
