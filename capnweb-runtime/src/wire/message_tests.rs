@@ -252,6 +252,23 @@ fn building_messages() {
 }
 
 #[test]
+fn pull_and_release_texts_are_exactly_sized() {
+    for (id, count) in [
+        (0, 1),
+        (-1, 2),
+        (i64::MIN, u64::MAX),
+        (9_007_199_254_740_991, 10),
+    ] {
+        let pull = message::pull_text(id);
+        assert_eq!(pull, format!(r#"["pull",{id}]"#));
+        assert_eq!(pull.capacity(), pull.len());
+        let release = message::release_text(id, count);
+        assert_eq!(release, format!(r#"["release",{id},{count}]"#));
+        assert_eq!(release.capacity(), release.len());
+    }
+}
+
+#[test]
 fn session_writers() {
     assert_eq!(
         message::pull_text(1) + &message::release_text(2, 3),
