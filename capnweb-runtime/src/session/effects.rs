@@ -37,7 +37,7 @@ pub(crate) enum Delivery {
 /// wake-ups, broken-callbacks.
 ///
 /// A locked section usually leaves one item of a kind or none (a call: one delivery; a `pull`:
-/// one settlement; a `release`: one drop), so the lists keep one inline: no heap allocation for
+/// one settlement; a `release`: one drop; a `resolve`: one waiter), so the lists keep one inline: no heap allocation for
 /// them on the common paths, which run several times per call.
 #[derive(Default)]
 pub(crate) struct Effects {
@@ -48,7 +48,7 @@ pub(crate) struct Effects {
     /// Exports to settle and report to the peer (`resolve`/`reject`).
     pub(crate) settlements: SmallVec<[(i64, Hook); 1]>,
     /// Local waiters to wake.
-    pub(crate) wakers: Vec<oneshot::Sender<()>>,
+    pub(crate) wakers: SmallVec<[oneshot::Sender<()>; 1]>,
     /// Callbacks to run because the session broke, with the reason.
     pub(crate) broken: Option<(RpcError, Vec<BrokenCallback>)>,
 }
