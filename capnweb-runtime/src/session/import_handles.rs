@@ -184,6 +184,15 @@ impl RemotePromise {
         let this = self.clone();
         Box::pin(async move {
             loop {
+                // Settled already (always so once woken): the promise's own lock is enough, no
+                // locked section of the session (which costs about a thousand instructions).
+                let settled = match &*this.lock() {
+                    RemoteState::Resolved(h) => Some(h.clone()),
+                    RemoteState::Pending { .. } => None,
+                };
+                if let Some(hook) = settled {
+                    return hook.pull().await;
+                }
                 let mut first_pull = false;
                 let waiting = this.session.with_state(|st, _| {
                     let mut pst = this.lock();
