@@ -60,7 +60,15 @@ pub(crate) fn recording() -> bool {
 /// Runs `f` with recording suspended (for engine work that happens to run on a recording
 /// thread, which must act for real).
 pub(crate) fn suspended<R>(f: impl FnOnce() -> R) -> R {
-    let saved = RECORDERS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    // Nearly always nothing is being recorded (every locked section of a session comes here):
+    // then there is nothing to set aside. Recording in `f` is balanced (`Popper`).
+    let saved = RECORDERS.with(|r| {
+        let mut stack = r.borrow_mut();
+        (!stack.is_empty()).then(|| std::mem::take(&mut *stack))
+    });
+    let Some(saved) = saved else {
+        return f();
+    };
     let result = f();
     RECORDERS.with(|r| *r.borrow_mut() = saved);
     result
