@@ -165,10 +165,13 @@ impl SessionInner {
 
     /// Sends `release` for every dropped import handle that still owns its table entry.
     pub(super) fn apply_dropped(&self, st: &mut State) {
-        // Cleared before the queue is taken, so a drop queued meanwhile sets it again.
-        if !self
-            .has_dropped
-            .swap(false, std::sync::atomic::Ordering::Acquire)
+        // Cleared before the queue is taken, so a drop queued meanwhile sets it again. Read
+        // first: every locked section comes here twice, nearly always to find nothing, and a
+        // load costs far less than the swap's locked read-modify-write.
+        if !self.has_dropped.load(std::sync::atomic::Ordering::Relaxed)
+            || !self
+                .has_dropped
+                .swap(false, std::sync::atomic::Ordering::Acquire)
         {
             return;
         }
