@@ -465,6 +465,8 @@ async fn write_loop<S: MessageSender>(
         let mut all = std::mem::take(&mut slot.leftover);
         all.extend(batch);
         let bytes = sizes(&all);
+        // The send is boxed too (one allocation per batch written, not per message): inline,
+        // its state would be part of this future's size.
         if (!all.is_empty() || slot.unflushed)
             && let Err(e) = Box::pin(slot.sender.send(all)).await
         {
