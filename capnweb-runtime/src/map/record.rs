@@ -245,7 +245,6 @@ pub(crate) fn map_with(subject: &Hook, f: impl FnOnce(Promise) -> Value) -> Hook
         path: Vec::new(),
     })));
     let result = f(element);
-    popper.armed = false;
     RECORDERS.with(|r| {
         let mut stack = r.borrow_mut();
         let depth = stack.len() - 1;
@@ -260,11 +259,15 @@ pub(crate) fn map_with(subject: &Hook, f: impl FnOnce(Promise) -> Value) -> Hook
             &mut last,
         ) {
             stack.pop();
+            popper.armed = false;
             return Hook::error(e);
         }
+        // Disarmed only once popped: not even a panic while encoding the result may leave the
+        // recorder on this thread's stack (`suspended` relies on it being balanced).
         let Some(mut rec) = stack.pop() else {
             return Hook::error(RpcError::Capability("map recorder lost".into()));
         };
+        popper.armed = false;
         if let Some(failed) = rec.failed.take() {
             return Hook::error(failed);
         }
