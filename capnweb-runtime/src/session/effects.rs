@@ -37,8 +37,8 @@ pub(crate) enum Delivery {
 /// wake-ups, broken-callbacks.
 ///
 /// A locked section usually leaves one item of a kind or none (a call: one delivery; a `pull`:
-/// one settlement; a `release`: one drop; a `resolve`: one waiter), so the lists keep one inline: no heap allocation for
-/// them on the common paths, which run several times per call.
+/// one settlement; a `release`: one drop; a `resolve`: one waiter), so the lists keep one
+/// inline: no heap allocation for them on the common paths, which run several times per call.
 #[derive(Default)]
 pub(crate) struct Effects {
     /// Hooks removed from the tables; dropping them may run user `Drop` code.
