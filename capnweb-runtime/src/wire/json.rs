@@ -135,7 +135,7 @@ fn has_lone_surrogate_escape(bytes: &[u8]) -> bool {
 }
 
 /// Refuses text longer than `max` UTF-16 code units.
-fn check_size(text: &str, max: usize) -> Result<(), RpcError> {
+pub(crate) fn check_size(text: &str, max: usize) -> Result<(), RpcError> {
     // UTF-8 never uses fewer bytes than UTF-16 code units, so a short byte length is enough.
     if text.len() <= max {
         return Ok(());
@@ -151,7 +151,7 @@ fn check_size(text: &str, max: usize) -> Result<(), RpcError> {
 }
 
 /// True if `[`/`{` nesting (outside strings) goes deeper than `max`. Linear, no recursion.
-fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
+pub(crate) fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
     // Nesting can never exceed the number of opening brackets, and counting them (memchr's
     // vectorized search, stopping once there are too many) is much cheaper than the exact scan:
     // most messages need no exact scan at all.

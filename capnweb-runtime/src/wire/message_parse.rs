@@ -16,19 +16,20 @@
 //! refcount that is not a non-negative integer (which would corrupt a JS peer's table) we are
 //! stricter and report a bad message.
 
-use serde_json::value::RawValue;
-
 use super::decode::safe_integer;
-use super::json::{parse, precheck, write_json, write_number};
+use super::json::{check_size, max_json_nesting, parse, write_json, write_number};
 use super::message::{Expr, Message};
+use super::split::{Elements, split_message};
 use super::{Json, Limits};
 use crate::error::RpcError;
 
 /// Parses one received message text (size, nesting and JSON checks first, see
 /// [`parse`](super::json::parse)).
 pub(crate) fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Message<'a>, RpcError> {
-    precheck(text, limits)?;
-    if let Some(msg) = parse_common(text) {
+    check_size(text, limits.max_message_size)?;
+    if let Some(elements) = split_message(text, max_json_nesting(limits))
+        && let Some(msg) = common(&elements)
+    {
         return Ok(msg);
     }
     parse_any(text, limits)
@@ -37,14 +38,10 @@ pub(crate) fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Messag
 /// The messages that make up nearly all traffic (`push`, `pull`, `resolve`, `reject`,
 /// `release`), well-formed, with their expressions left as text; `None` for anything else,
 /// including every malformed message (the tree parser reports those).
-fn parse_common(text: &str) -> Option<Message<'_>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    de.disable_recursion_limit();
-    let items: FirstItems = serde::Deserialize::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    let id = |i: usize| id_number(items.get(i)?.get());
-    let expr = |i: usize| Some(Expr::checked_text(items.get(i)?.get()));
-    Some(match items.get(0)?.get() {
+fn common<'a>(items: &Elements<'a>) -> Option<Message<'a>> {
+    let id = |i: usize| id_number(items.get(i)?);
+    let expr = |i: usize| Some(Expr::checked_text(items.get(i)?));
+    Some(match items.get(0)? {
         r#""push""# => Message::Push(expr(1)?),
         r#""pull""# => Message::Pull(id(1)?),
         r#""resolve""# if items.len() > 2 => Message::Resolve(id(1)?, expr(2)?),
@@ -66,54 +63,6 @@ fn id_number(text: &str) -> Option<i64> {
     // JSON number text is valid Rust float syntax; out-of-range numbers (which serde_json
     // refuses) come out infinite and are no IDs.
     safe_integer(text.parse::<f64>().ok()?)
-}
-
-/// The first elements of a message array as raw text (all a common message uses), and how
-/// many elements it has: read without a heap allocation, as several messages make one call.
-struct FirstItems<'a> {
-    first: [Option<&'a RawValue>; 3],
-    count: usize,
-}
-
-impl<'a> FirstItems<'a> {
-    fn get(&self, i: usize) -> Option<&'a RawValue> {
-        self.first.get(i).copied().flatten()
-    }
-
-    fn len(&self) -> usize {
-        self.count
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for FirstItems<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct Items;
-        impl<'de> serde::de::Visitor<'de> for Items {
-            type Value = FirstItems<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a message array")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<FirstItems<'de>, A::Error> {
-                let mut items = FirstItems {
-                    first: [None; 3],
-                    count: 0,
-                };
-                // Every element is read (and so checked to be JSON), the ones past the third
-                // only counted.
-                while let Some(item) = seq.next_element::<&'de RawValue>()? {
-                    if let Some(slot) = items.first.get_mut(items.count) {
-                        *slot = Some(item);
-                    }
-                    items.count += 1;
-                }
-                Ok(items)
-            }
-        }
-        de.deserialize_seq(Items)
-    }
 }
 
 /// Parses any message through a tree, with capnweb's shape rules and error texts.

@@ -27,6 +27,9 @@ mod message_tests;
 mod message_write;
 mod payload;
 mod plain;
+mod split;
+#[cfg(test)]
+mod split_tests;
 mod stream_decode;
 mod text_de;
 #[cfg(test)]

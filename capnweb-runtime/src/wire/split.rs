@@ -1,0 +1,283 @@
+//! Splitting a received message into its first elements, in one validating pass.
+//!
+//! Nearly every message is a small array of which the engine reads only the first three
+//! elements (`push`, `pull`, `resolve`, `reject`, `release`). [`split_message`] checks that
+//! the whole text is one JSON array within the nesting bound and hands those elements back as
+//! text. It accepts exactly the texts that serde_json accepts as an array of raw values and
+//! that pass [`precheck`](super::json::precheck)'s nesting bound, and returns the same slices
+//! (`split_tests.rs` holds the two together); serde_json needs several times the instructions
+//! for that answer. Whatever it does not accept goes to the general parser, which says what is
+//! wrong.
+//!
+//! Strings are checked as serde_json checks a value it skips: no raw control character, only
+//! JSON's escapes, and four hex digits after `\u` whatever code unit they name (a lone
+//! surrogate is refused later, where a string is read).
+
+/// The first three elements of a message array as text (without surrounding whitespace), and
+/// how many elements it has.
+pub(crate) struct Elements<'a> {
+    first: [&'a str; 3],
+    count: usize,
+}
+
+impl<'a> Elements<'a> {
+    /// Element `i`, if the array has it and it is among the first three.
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
+        (i < self.count)
+            .then(|| self.first.get(i).copied())
+            .flatten()
+    }
+
+    /// How many elements the array has.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+}
+
+/// The elements of `text` if it is one JSON array (surrounding whitespace allowed) whose
+/// containers nest at most `max_nesting` deep, the array itself counting as one; `None`
+/// otherwise.
+pub(crate) fn split_message(text: &str, max_nesting: usize) -> Option<Elements<'_>> {
+    let mut s = Scan {
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    s.skip_whitespace();
+    if s.next()? != b'[' || max_nesting == 0 {
+        return None;
+    }
+    let mut out = Elements {
+        first: [""; 3],
+        count: 0,
+    };
+    s.skip_whitespace();
+    if s.peek()? == b']' {
+        s.at += 1;
+        return s.only_whitespace_left().then_some(out);
+    }
+    // The containers open below the message array. Iterative, so a deep text costs no stack.
+    let mut open = Containers::default();
+    let mut element_start = 0;
+    loop {
+        // A value starts here.
+        s.skip_whitespace();
+        if open.depth == 0 {
+            element_start = s.at;
+        }
+        match s.next()? {
+            b @ (b'[' | b'{') => {
+                // The message array is level 1; this container is one below the innermost.
+                if open.depth + 2 > max_nesting {
+                    return None;
+                }
+                s.skip_whitespace();
+                let object = b == b'{';
+                if s.peek()? == if object { b'}' } else { b']' } {
+                    s.at += 1;
+                } else {
+                    open.push(object);
+                    if object {
+                        s.key()?;
+                    }
+                    continue;
+                }
+            }
+            b'"' => s.string()?,
+            b't' => s.literal(b"rue")?,
+            b'f' => s.literal(b"alse")?,
+            b'n' => s.literal(b"ull")?,
+            b @ (b'-' | b'0'..=b'9') => s.number(b)?,
+            _ => return None,
+        }
+        // A value ended: close the containers it ends, up to where the next value starts.
+        loop {
+            if open.depth == 0 {
+                if let Some(slot) = out.first.get_mut(out.count) {
+                    *slot = &text[element_start..s.at];
+                }
+                out.count += 1;
+            }
+            s.skip_whitespace();
+            match (s.next()?, open.depth, open.in_object()) {
+                (b',', 0, _) | (b',', _, false) => break,
+                (b',', _, true) => {
+                    s.key()?;
+                    break;
+                }
+                (b']', 0, _) => return s.only_whitespace_left().then_some(out),
+                (b']', _, false) | (b'}', 1.., true) => open.pop(),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The kinds of the containers open inside the message array, one bit each (set for an
+/// object), the innermost in the lowest bit; words that fill up move to `spilled`.
+#[derive(Default)]
+struct Containers {
+    depth: usize,
+    bits: u64,
+    spilled: Vec<u64>,
+}
+
+impl Containers {
+    fn push(&mut self, object: bool) {
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.spilled.push(self.bits);
+            self.bits = 0;
+        }
+        self.bits = (self.bits << 1) | u64::from(object);
+        self.depth += 1;
+    }
+
+    fn pop(&mut self) {
+        self.bits >>= 1;
+        self.depth -= 1;
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.bits = self.spilled.pop().unwrap_or_default();
+        }
+    }
+
+    /// Whether the innermost container is an object (false when none is open).
+    fn in_object(&self) -> bool {
+        self.depth > 0 && self.bits & 1 == 1
+    }
+}
+
+/// A position in the text being split.
+struct Scan<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    /// Skips JSON whitespace (the four characters serde_json skips).
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn only_whitespace_left(&mut self) -> bool {
+        self.skip_whitespace();
+        self.at == self.bytes.len()
+    }
+
+    /// An object's key and its colon, with the whitespace around them.
+    fn key(&mut self) -> Option<()> {
+        self.skip_whitespace();
+        if self.next()? != b'"' {
+            return None;
+        }
+        self.string()?;
+        self.skip_whitespace();
+        (self.next()? == b':').then_some(())
+    }
+
+    /// The rest of a string whose opening quote was read.
+    fn string(&mut self) -> Option<()> {
+        loop {
+            let rest = self.bytes.get(self.at..)?;
+            let end = special_byte(rest)?;
+            self.at += end + 1;
+            match rest[end] {
+                b'"' => return Some(()),
+                b'\\' => {}
+                _ => return None,
+            }
+            match self.next()? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                b'u' => {
+                    for _ in 0..4 {
+                        if !self.next()?.is_ascii_hexdigit() {
+                            return None;
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The rest of a number whose first character (`-` or a digit) was read. What may follow
+    /// it is the caller's check: `01` ends after the `0` and then fails there.
+    fn number(&mut self, first: u8) -> Option<()> {
+        let first = if first == b'-' { self.next()? } else { first };
+        match first {
+            b'0' => {}
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Skips a run of digits and says how long it was.
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    /// The rest of `true`, `false` or `null`.
+    fn literal(&mut self, rest: &[u8]) -> Option<()> {
+        let end = self.at + rest.len();
+        (self.bytes.get(self.at..end)? == rest).then(|| self.at = end)
+    }
+}
+
+/// The index of the first quote, backslash or control character in `bytes`: what ends a run
+/// of plain characters in a string. Eight bytes at a time (the bit tricks find a byte equal to,
+/// or below, a value in a word; the lowest match they report is exact), then one by one.
+pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let mut chunks = bytes.chunks_exact(8);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS;
+        let found = below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20);
+        if found != 0 {
+            return Some(n * 8 + found.trailing_zeros() as usize / 8);
+        }
+    }
+    let done = bytes.len() - chunks.remainder().len();
+    let tail = chunks.remainder();
+    let at = tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    Some(done + at)
+}
