@@ -336,22 +336,24 @@ pub(crate) fn parse_path(json: &Json) -> Option<Vec<PropertyKey>> {
     for part in parts {
         path.push(match part {
             Json::String(s) => PropertyKey::Name(s.clone()),
-            Json::Number(n) => {
-                let n = n.as_f64().unwrap_or(f64::NAN);
-                match safe_integer(n) {
-                    Some(i) if i >= 0 => PropertyKey::Index(i as u64),
-                    // JS converts any other number key to its string form ("1.5", "-1").
-                    _ => {
-                        let mut name = String::new();
-                        write_number(n, &mut name);
-                        PropertyKey::Name(name)
-                    }
-                }
-            }
+            Json::Number(n) => number_key(n.as_f64().unwrap_or(f64::NAN)),
             _ => return None,
         });
     }
     Some(path)
+}
+
+/// The property a number in a path names.
+pub(crate) fn number_key(n: f64) -> PropertyKey {
+    match safe_integer(n) {
+        Some(i) if i >= 0 => PropertyKey::Index(i as u64),
+        // JS converts any other number key to its string form ("1.5", "-1").
+        _ => {
+            let mut name = String::new();
+            write_number(n, &mut name);
+            PropertyKey::Name(name)
+        }
+    }
 }
 
 /// One `remap` capture: `["import", n]` or `["export", n]`.

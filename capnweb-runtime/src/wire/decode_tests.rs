@@ -405,6 +405,16 @@ fn reference_forms() {
         calls,
         vec![r#"import 3 Some([Name("a"), Index(1), Name("1.5"), Name("-1")]) None"#]
     );
+    // Escaped tags and keys, keys beyond 2^53, an empty path.
+    let (_, calls) = recorded(r#"["pipe\u006cine",2,["p\u0061th",9007199254740993,1e300,-0],[]]"#);
+    assert_eq!(
+        calls,
+        vec![
+            r#"pipeline 2 Some([Name("path"), Name("9007199254740992"), Name("1e+300"), Index(0)]) Some([])"#
+        ]
+    );
+    let (_, calls) = recorded(r#"["import",0,[]]"#);
+    assert_eq!(calls, vec![r#"import 0 Some([]) None"#]);
     let (_, calls) = recorded(
         r#"[[["pipeline",1],["import",-2],["promise",-3],["writable",-4],["readable",5],["export",-6,"x"]]]"#,
     );
@@ -425,6 +435,10 @@ fn reference_forms() {
     unknown(r#"["pipeline",0,"x"]"#);
     unknown(r#"["pipeline",0,[null]]"#);
     unknown(r#"["pipeline",0,[],{}]"#);
+    unknown(r#"["pipeline",0,[["a"]]]"#);
+    unknown(r#"["pipeline",0,[true]]"#);
+    unknown(r#"["pipeline",0,{"a":1}]"#);
+    unknown(r#"["import",null]"#);
     unknown(r#"["export"]"#);
     unknown(r#"["promise","1"]"#);
     unknown(r#"["export",1.5]"#);

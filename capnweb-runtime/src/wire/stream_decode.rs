@@ -18,7 +18,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use serde_json::value::RawValue;
 
-use super::decode::{Decoder, is_blocked_key};
+use super::decode::{Decoder, is_blocked_key, number_key};
 use super::plain::{KEEP_AS_TEXT_MIN_LEN, is_plain_data};
 use super::{Capture, Json, Limits, RefDecoder};
 use crate::error::RpcError;
@@ -199,14 +199,14 @@ impl<'de> Visitor<'de> for Expr<'_, '_, '_> {
                 }
                 Ok(Value::Array(items))
             }
-            Some(Head::Json(Json::String(tag))) if tag == "import" || tag == "pipeline" => {
-                call_ref(ctx, seq, tag == "pipeline", depth)
-            }
+            Some(Head::Call { pipeline }) => call_ref(ctx, seq, pipeline, depth),
             // Every other form is small: the tree evaluator applies its rules.
             head => {
                 let mut items: Vec<Json> = Vec::new();
-                if let Some(Head::Json(first)) = head {
-                    items.push(first);
+                match head {
+                    Some(Head::Json(first)) => items.push(first),
+                    // Matched above; here only to keep the match exhaustive.
+                    Some(Head::Call { .. } | Head::Escaped(_)) | None => {}
                 }
                 while let Some(item) = seq.next_element::<Json>()? {
                     items.push(item);
@@ -226,19 +226,12 @@ fn call_ref<'de, A: SeqAccess<'de>>(
     is_pipeline: bool,
     depth: usize,
 ) -> Result<Value, A::Error> {
-    let Some(id) = seq.next_element::<Json>()? else {
+    // An ID that is no number, or a path that is no array of strings and numbers, fails here
+    // with serde's error and no stop reason: the tree evaluator then says what is wrong.
+    let Some(id) = seq.next_element::<f64>()? else {
         return Err(ctx.fail(Stop::Quote));
     };
-    let Some(id) = id.as_f64() else {
-        return Err(ctx.fail(Stop::Quote));
-    };
-    let path = match seq.next_element::<Json>()? {
-        None => None,
-        Some(p) => match super::decode::parse_path(&p) {
-            Some(path) => Some(path),
-            None => return Err(ctx.fail(Stop::Quote)),
-        },
-    };
+    let path = seq.next_element_seed(PathSeed)?;
     let args = match path {
         None => None,
         Some(_) => seq.next_element_seed(ArgList {
@@ -263,7 +256,21 @@ fn call_ref<'de, A: SeqAccess<'de>>(
 /// or any other JSON, kept as a tree.
 enum Head {
     Escaped(Vec<Value>),
+    /// `"import"` or `"pipeline"`: a call form, read without a tree.
+    Call {
+        pipeline: bool,
+    },
     Json(Json),
+}
+
+impl Head {
+    fn string(s: &str) -> Head {
+        match s {
+            "import" => Head::Call { pipeline: false },
+            "pipeline" => Head::Call { pipeline: true },
+            _ => Head::Json(Json::String(s.to_owned())),
+        }
+    }
 }
 
 struct First<'c, 'a, 'b> {
@@ -307,11 +314,7 @@ impl<'de> Visitor<'de> for First<'_, '_, '_> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Head, E> {
-        Ok(Head::Json(Json::String(s.to_owned())))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Head, E> {
-        Ok(Head::Json(Json::String(s)))
+        Ok(Head::string(s))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Head, A::Error> {
@@ -484,5 +487,67 @@ impl RefDecoder for Inert {
 
     fn readable(&mut self, _: i64) -> Result<Value, RpcError> {
         Ok(Value::Undefined)
+    }
+}
+
+/// A call's property path: an array of strings and numbers, read straight into keys.
+struct PathSeed;
+
+impl<'de> DeserializeSeed<'de> for PathSeed {
+    type Value = Vec<PropertyKey>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PathSeed {
+    type Value = Vec<PropertyKey>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a property path")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut path = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        while let Some(key) = seq.next_element_seed(KeySeed)? {
+            path.push(key);
+        }
+        Ok(path)
+    }
+}
+
+/// One element of a property path.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = PropertyKey;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = PropertyKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<PropertyKey, E> {
+        Ok(PropertyKey::Name(s.to_owned()))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<PropertyKey, E> {
+        Ok(number_key(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<PropertyKey, E> {
+        Ok(number_key(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<PropertyKey, E> {
+        Ok(number_key(n))
     }
 }
