@@ -34,10 +34,8 @@ impl SessionInner {
             frame = %crate::task::Shortened(text),
             "received"
         );
-        // What JSON.parse reads and serde_json refuses (huge numbers, lone surrogates).
-        let normalized = crate::wire::js_json::normalized(text);
-        let text = normalized.as_deref().unwrap_or(text);
-        let msg = match message::parse_message(text, &self.limits) {
+        let mut rewritten = None;
+        let msg = match message::parse_received(text, &self.limits, &mut rewritten) {
             Ok(msg) => msg,
             Err(e) => return self.abort(e, true),
         };

@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::decode::decode_expr;
 use super::json::{parse_prechecked, validate, write_json};
-pub(crate) use super::message_parse::parse_message;
+pub(crate) use super::message_parse::{parse_message, parse_received};
 pub(crate) use super::message_write::{
     abort_text, end_message, pipeline_push_text, pipeline_stream_text, pull_text, reject_prefix,
     release_text, remap_push_text, resolve_prefix,

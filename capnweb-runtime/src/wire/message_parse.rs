@@ -17,6 +17,7 @@
 //! stricter and report a bad message.
 
 use super::decode::safe_integer;
+use super::js_json::normalized;
 use super::json::{check_size, max_json_nesting, parse, write_json, write_number};
 use super::message::{Expr, Message};
 use super::split::{Elements, split_message};
@@ -33,6 +34,30 @@ pub(crate) fn parse_message<'a>(text: &'a str, limits: &Limits) -> Result<Messag
         return Ok(msg);
     }
     parse_any(text, limits)
+}
+
+/// Parses a message received from a peer: [`parse_message`] after what JSON.parse reads and
+/// serde_json refuses is rewritten ([`js_json`](super::js_json)), into `rewritten` if needed.
+pub(crate) fn parse_received<'a>(
+    text: &'a str,
+    limits: &Limits,
+    rewritten: &'a mut Option<String>,
+) -> Result<Message<'a>, RpcError> {
+    // The split sees every number and escape, so it knows when there is nothing to rewrite
+    // (nearly always), and the rewriter's own search can be skipped. (A text over the size
+    // limit in bytes takes the general path, which counts UTF-16 units after rewriting.)
+    if text.len() <= limits.max_message_size
+        && let Some(elements) = split_message(text, max_json_nesting(limits))
+        && !elements.may_need_rewriting
+    {
+        return match common(&elements) {
+            Some(msg) => Ok(msg),
+            None => parse_any(text, limits),
+        };
+    }
+    *rewritten = normalized(text);
+    let rewritten: &'a Option<String> = rewritten;
+    parse_message(rewritten.as_deref().unwrap_or(text), limits)
 }
 
 /// The messages that make up nearly all traffic (`push`, `pull`, `resolve`, `reject`,

@@ -18,6 +18,10 @@
 pub(crate) struct Elements<'a> {
     first: [&'a str; 3],
     count: usize,
+    /// Whether a number has an exponent or more than 308 characters, or a string has a `\u`
+    /// escape of a UTF-16 surrogate: what [`js_json`](super::js_json) may have to rewrite.
+    /// When false, it has nothing to rewrite.
+    pub(crate) may_need_rewriting: bool,
 }
 
 impl<'a> Elements<'a> {
@@ -41,6 +45,7 @@ pub(crate) fn split_message(text: &str, max_nesting: usize) -> Option<Elements<'
     let mut s = Scan {
         bytes: text.as_bytes(),
         at: 0,
+        may_need_rewriting: false,
     };
     s.skip_whitespace();
     if s.next()? != b'[' || max_nesting == 0 {
@@ -49,6 +54,7 @@ pub(crate) fn split_message(text: &str, max_nesting: usize) -> Option<Elements<'
     let mut out = Elements {
         first: [""; 3],
         count: 0,
+        may_need_rewriting: false,
     };
     s.skip_whitespace();
     if s.peek()? == b']' {
@@ -104,7 +110,10 @@ pub(crate) fn split_message(text: &str, max_nesting: usize) -> Option<Elements<'
                     s.key()?;
                     break;
                 }
-                (b']', 0, _) => return s.only_whitespace_left().then_some(out),
+                (b']', 0, _) => {
+                    out.may_need_rewriting = s.may_need_rewriting;
+                    return s.only_whitespace_left().then_some(out);
+                }
                 (b']', _, false) | (b'}', 1.., true) => open.pop(),
                 _ => return None,
             }
@@ -149,6 +158,8 @@ impl Containers {
 struct Scan<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// See [`Elements::may_need_rewriting`].
+    may_need_rewriting: bool,
 }
 
 impl Scan<'_> {
@@ -199,11 +210,13 @@ impl Scan<'_> {
             match self.next()? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                 b'u' => {
-                    for _ in 0..4 {
-                        if !self.next()?.is_ascii_hexdigit() {
-                            return None;
-                        }
+                    let digits = self.bytes.get(self.at..self.at + 4)?;
+                    if !digits.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
                     }
+                    // D800-DFFF: `d` or `D`, then 8, 9 or a letter (every hex letter is above 8).
+                    self.may_need_rewriting |= digits[0] | 0x20 == b'd' && digits[1] >= b'8';
+                    self.at += 4;
                 }
                 _ => return None,
             }
@@ -213,6 +226,7 @@ impl Scan<'_> {
     /// The rest of a number whose first character (`-` or a digit) was read. What may follow
     /// it is the caller's check: `01` ends after the `0` and then fails there.
     fn number(&mut self, first: u8) -> Option<()> {
+        let start = self.at - 1;
         let first = if first == b'-' { self.next()? } else { first };
         match first {
             b'0' => {}
@@ -228,6 +242,7 @@ impl Scan<'_> {
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.may_need_rewriting = true;
             self.at += 1;
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.at += 1;
@@ -236,6 +251,8 @@ impl Scan<'_> {
                 return None;
             }
         }
+        // Without an exponent only a literal this long can overflow a double.
+        self.may_need_rewriting |= self.at - start > 308;
         Some(())
     }
 

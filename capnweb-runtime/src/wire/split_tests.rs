@@ -4,6 +4,7 @@
 
 use serde_json::value::RawValue;
 
+use super::js_json::normalized;
 use super::json::nesting_exceeds;
 use super::split::{special_byte, split_message};
 
@@ -34,6 +35,39 @@ fn assert_same(text: &str, max: usize) {
         serde_json_split(text, max),
         "split of {text:?} (nesting bound {max})"
     );
+    // Where the split finds nothing to rewrite, the rewriter must agree.
+    if let Some(elements) = split_message(text, max)
+        && !elements.may_need_rewriting
+    {
+        assert_eq!(normalized(text), None, "rewriting of {text:?}");
+    }
+}
+
+#[test]
+fn what_javascript_alone_reads_is_flagged_for_rewriting() {
+    let flagged = |text: &str| split_message(text, 8).map(|e| e.may_need_rewriting);
+    for text in [
+        "[1e999]",
+        "[-1E+400]",
+        r#"["\ud800"]"#,
+        r#"["\uDFFF"]"#,
+        r#"["\uD83D\uDE00"]"#,
+        r#"[{"a":[1.5e3]}]"#,
+    ] {
+        assert_eq!(flagged(text), Some(true), "{text}");
+        assert_same(text, 8);
+    }
+    let long = format!("[{}]", "9".repeat(309));
+    assert_eq!(flagged(&long), Some(true));
+    assert_same(&long, 8);
+    for text in [
+        "[1, 2.5, -0]",
+        r#"["1e999", "\\ud800", "\u00e9", "\uC800", "\ud7ff"]"#,
+    ] {
+        assert_eq!(flagged(text), Some(false), "{text}");
+        assert_same(text, 8);
+    }
+    assert_eq!(flagged(&format!("[{}]", "9".repeat(308))), Some(false));
 }
 
 #[test]
@@ -176,6 +210,10 @@ fn value(rng: &mut Rng, depth: usize, out: &mut String) {
         r#""\uD83D\uDE00""#,
         "\"日本\"",
         r#""\"q\"""#,
+        "1e999",
+        "-2E+400",
+        r#""\udc00""#,
+        r#""1e5""#,
     ];
     const SPACE: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n"];
     let kind = if depth == 0 { 0 } else { rng.below(4) };
