@@ -172,6 +172,11 @@ fn nesting_is_bounded_as_precheck_bounds_it() {
             assert_same(&object, max);
         }
     }
+    // Objects and arrays alternating past the 64 levels the scanner keeps in one word.
+    let mixed = format!("[{}1{}]", r#"{"k":["#.repeat(150), "]}".repeat(150));
+    assert_same(&mixed, 1_000);
+    assert_same(&mixed.replacen("]}]", "}]]", 1), 1_000);
+    assert_same(&mixed.replacen("]}", "]]", 1), 1_000);
     // Deep enough to overflow a recursive scanner's stack.
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     assert_same(&deep, 300_000);
