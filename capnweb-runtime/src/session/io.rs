@@ -360,7 +360,7 @@ async fn read_loop<R: MessageReceiver>(inner: Arc<SessionInner>, mut receiver: R
             }
         }
         let next = async {
-            let mut next = pin!(receiver.recv());
+            let mut next = pin!(receiver.recv_text());
             if let Some(message) = poll_once(&mut next).await {
                 return Some((message, false));
             }

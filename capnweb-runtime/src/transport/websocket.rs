@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
-use super::{CloseInfo, MessageReceiver, MessageSender, Transport, truncate_reason};
+use super::{CloseInfo, MessageReceiver, MessageSender, ReceivedText, Transport, truncate_reason};
 use crate::error::RpcError;
 use crate::session::{Session, SessionBuilder, SessionOptions};
 use crate::stub::Stub;
@@ -173,6 +173,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
+        Some(self.recv_text().await?.map(String::from))
+    }
+
+    async fn recv_text(&mut self) -> Option<Result<ReceivedText, RpcError>> {
         // Silence counts only while we listen: not while the session applies what arrived, nor
         // while it has stopped reading for back-pressure (the peer's pongs wait unread then).
         // (The clock is read only with keepalive, and only when a wait starts.)
@@ -211,7 +215,8 @@ where
             };
             // Something arrived: the next wait starts its own count.
             return match frame {
-                Ok(Message::Text(text)) => Some(Ok(text.as_str().to_owned())),
+                // Handed over in tungstenite's buffer: no copy into a `String`.
+                Ok(Message::Text(text)) => Some(Ok(ReceivedText::from(text))),
                 Ok(Message::Binary(_)) => Some(Err(RpcError::protocol(
                     "received a binary WebSocket frame; Cap'n Web sends text frames only",
                 ))),
