@@ -16,6 +16,8 @@
 //! only a message with an exponent right after a digit, or with a surrogate escape, is
 //! rewritten token by token.
 
+use super::words::{splat, zero_bytes};
+
 /// The message as serde_json can read it with JavaScript's meaning, or `None` when it needs
 /// no change (nearly always).
 pub(crate) fn normalized(text: &str) -> Option<String> {
@@ -70,19 +72,6 @@ fn may_need_rewriting(bytes: &[u8]) -> bool {
     let mut last = [0; 8];
     last[..words.remainder().len()].copy_from_slice(words.remainder());
     suspect(u64::from_le_bytes(last)) && (start..bytes.len()).any(candidate)
-}
-
-/// `byte` in each of a word's eight bytes.
-const fn splat(byte: u8) -> u64 {
-    u64::from_ne_bytes([byte; 8])
-}
-
-/// The high bit of each byte of `word` that is zero, and no other bit.
-fn zero_bytes(word: u64) -> u64 {
-    let low7 = splat(0x7f);
-    // Adding 0x7f to the low seven bits carries into the high bit unless they are all zero;
-    // no carry crosses into the next byte.
-    !(((word & low7) + low7) | word) & splat(0x80)
 }
 
 /// The high bit of each byte of `word` that is an ASCII digit or `.`, and no other bit.

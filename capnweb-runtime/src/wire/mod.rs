@@ -37,6 +37,7 @@ mod text_de_tests;
 mod text_ser;
 #[cfg(test)]
 mod text_ser_tests;
+mod words;
 
 pub use message::{Expr, Message, MessageKind};
 

@@ -13,6 +13,8 @@
 //! JSON's escapes, and four hex digits after `\u` whatever code unit they name (a lone
 //! surrogate is refused later, where a string is read).
 
+use super::words::{splat, zero_bytes};
+
 /// The first three elements of a message array as text (without surrounding whitespace), and
 /// how many elements it has.
 pub(crate) struct Elements<'a> {
@@ -273,20 +275,18 @@ impl Scan<'_> {
 }
 
 /// The index of the first quote, backslash or control character in `bytes`: what ends a run
-/// of plain characters in a string. Eight bytes at a time (the bit tricks find a byte equal to,
-/// or below, a value in a word; the lowest match they report is exact), then one by one.
+/// of plain characters in a string. Eight bytes at a time, then one by one.
 pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = ONES << 7;
     let mut chunks = bytes.chunks_exact(8);
     for (n, chunk) in chunks.by_ref().enumerate() {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
+        // Little-endian, so the lowest flagged bit is the first byte in the text.
         let w = u64::from_le_bytes(word);
-        let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS;
-        let found = below(w ^ (ONES * u64::from(b'"')), 1)
-            | below(w ^ (ONES * u64::from(b'\\')), 1)
-            | below(w, 0x20);
+        let found = zero_bytes(w ^ splat(b'"'))
+            | zero_bytes(w ^ splat(b'\\'))
+            // A control character is a byte whose top three bits are clear.
+            | zero_bytes(w & splat(0xe0));
         if found != 0 {
             return Some(n * 8 + found.trailing_zeros() as usize / 8);
         }
