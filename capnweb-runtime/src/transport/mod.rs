@@ -81,6 +81,28 @@ pub trait MessageReceiver: Send + 'static {
     /// the session reads through. The default wraps [`recv`](Self::recv)'s `String`; a
     /// transport that keeps received frames in buffers of its own overrides this to hand them
     /// over without copying them into a `String`.
+    ///
+    /// ```
+    /// use capnweb_runtime::RpcError;
+    /// use capnweb_runtime::transport::MessageReceiver;
+    ///
+    /// /// A receiver of canned messages: only `recv` is written, `recv_text` wraps it.
+    /// struct Canned(std::vec::IntoIter<String>);
+    ///
+    /// impl MessageReceiver for Canned {
+    ///     async fn recv(&mut self) -> Option<Result<String, RpcError>> {
+    ///         self.0.next().map(Ok)
+    ///     }
+    /// }
+    ///
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// runtime.block_on(async {
+    ///     let mut canned = Canned(vec![r#"["pull",1]"#.to_owned()].into_iter());
+    ///     let text = canned.recv_text().await.unwrap().unwrap();
+    ///     assert_eq!(text.as_str(), r#"["pull",1]"#);
+    ///     assert!(canned.recv_text().await.is_none());
+    /// });
+    /// ```
     fn recv_text(&mut self) -> impl Future<Output = Option<Result<ReceivedText, RpcError>>> + Send {
         async { Some(self.recv().await?.map(ReceivedText::from)) }
     }
