@@ -80,7 +80,7 @@ pub trait MessageReceiver: Send + 'static {
     /// The next message, as [`recv`](Self::recv) returns it but in a [`ReceivedText`]: what
     /// the session reads through. The default wraps [`recv`](Self::recv)'s `String`; a
     /// transport that keeps received frames in buffers of its own overrides this to hand them
-    /// over without copying them into a `String`.
+    /// over without copying them into a `String`. Cancel-safe, as `recv` must be.
     ///
     /// ```
     /// use capnweb_runtime::RpcError;
