@@ -93,6 +93,11 @@ impl Effects {
     }
 
     pub(crate) fn run(self, session: &SessionInner) {
+        // Most locked sections collect nothing; even walking empty lists costs about a hundred
+        // instructions, and they run several times per call.
+        if self.is_empty() {
+            return;
+        }
         // Engine work is real even on a thread that is recording a `.map()` closure.
         crate::map::suspended(|| {
             // What deliveries and settlements spawn belongs to this session. Most locked
@@ -105,45 +110,60 @@ impl Effects {
         });
     }
 
+    fn is_empty(&self) -> bool {
+        self.drops.is_empty()
+            && self.deliveries.is_empty()
+            && self.settlements.is_empty()
+            && self.wakers.is_empty()
+            && self.broken.is_none()
+    }
+
     fn run_now(self, session: &SessionInner) {
         // A target's `Drop` is user code: a panic there must not unwind into the engine.
         if !self.drops.is_empty() {
             run_contained("dropping a released object", || drop(self.drops));
         }
-        for d in self.deliveries {
-            match d {
-                Delivery::Call {
-                    hook,
-                    path,
-                    args,
-                    result,
-                } => {
-                    // Spans the method's first poll and, if it suspends, its task.
-                    let span = tracing::debug_span!(
-                        target: "capnweb::call",
-                        "call",
-                        session = session.id,
-                        method = %crate::hook::path_text(&path),
-                    );
-                    let _entered = span.enter();
-                    result.resolve(session.counted_in_flight(hook.call(&path, args)));
-                }
-                Delivery::Get { hook, path, result } => {
-                    result.resolve(session.counted_in_flight(hook.get(&path)));
-                }
-                Delivery::Start { fut, result } => {
-                    let answer = deliver(CallSite::Map, || fut);
-                    result.resolve(session.counted_in_flight(answer));
+        // Guarded: consuming even an empty list costs its iterator's drop.
+        if !self.deliveries.is_empty() {
+            for d in self.deliveries {
+                match d {
+                    Delivery::Call {
+                        hook,
+                        path,
+                        args,
+                        result,
+                    } => {
+                        // Spans the method's first poll and, if it suspends, its task.
+                        let span = tracing::debug_span!(
+                            target: "capnweb::call",
+                            "call",
+                            session = session.id,
+                            method = %crate::hook::path_text(&path),
+                        );
+                        let _entered = span.enter();
+                        result.resolve(session.counted_in_flight(hook.call(&path, args)));
+                    }
+                    Delivery::Get { hook, path, result } => {
+                        result.resolve(session.counted_in_flight(hook.get(&path)));
+                    }
+                    Delivery::Start { fut, result } => {
+                        let answer = deliver(CallSite::Map, || fut);
+                        result.resolve(session.counted_in_flight(answer));
+                    }
                 }
             }
         }
-        for (id, hook) in self.settlements {
-            session.start_settlement(id, hook);
+        if !self.settlements.is_empty() {
+            for (id, hook) in self.settlements {
+                session.start_settlement(id, hook);
+            }
         }
-        for w in self.wakers {
-            // A waiter that is gone cannot send the release its settlement queued for it.
-            if w.send(()).is_err() {
-                session.send_waiting_releases();
+        if !self.wakers.is_empty() {
+            for w in self.wakers {
+                // A waiter that is gone cannot send the release its settlement queued for it.
+                if w.send(()).is_err() {
+                    session.send_waiting_releases();
+                }
             }
         }
         if let Some((reason, callbacks)) = self.broken {
