@@ -17,6 +17,10 @@ enum Op {
     Get(Vec<PropertyKey>),
 }
 
+/// The tasks waiting for a promise to settle: nearly always one (the caller awaiting its
+/// result), kept inline.
+pub(crate) type Waiters = smallvec::SmallVec<[oneshot::Sender<()>; 1]>;
+
 struct Queued {
     op: Op,
     result: Arc<LocalPromise>,
@@ -26,7 +30,7 @@ enum State {
     /// Not settled: operations queue up, pullers wait.
     Pending {
         queue: Vec<Queued>,
-        waiters: Vec<oneshot::Sender<()>>,
+        waiters: Waiters,
         /// Counts this promise among its session's calls in flight until it settles.
         in_flight: Option<Active>,
     },
@@ -59,7 +63,7 @@ impl LocalPromise {
         Arc::new(LocalPromise {
             state: Mutex::new(State::Pending {
                 queue: Vec::new(),
-                waiters: Vec::new(),
+                waiters: Waiters::new(),
                 in_flight: None,
             }),
             parent,

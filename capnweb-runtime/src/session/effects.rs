@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use tokio::sync::oneshot;
 
 use super::{BrokenCallback, SessionInner};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::local_promise::LocalPromise;
+use crate::local_promise::{LocalPromise, Waiters};
 use crate::target::CallFuture;
 use crate::task::{CallSite, deliver, in_scope, run_contained};
 use crate::value::PropertyKey;
@@ -48,7 +47,7 @@ pub(crate) struct Effects {
     /// Exports to settle and report to the peer (`resolve`/`reject`).
     pub(crate) settlements: SmallVec<[(i64, Hook); 1]>,
     /// Local waiters to wake.
-    pub(crate) wakers: SmallVec<[oneshot::Sender<()>; 1]>,
+    pub(crate) wakers: Waiters,
     /// Callbacks to run because the session broke, with the reason.
     pub(crate) broken: Option<(RpcError, Vec<BrokenCallback>)>,
 }

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use super::{DroppedImport, Mode, SessionInner};
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
+use crate::local_promise::Waiters;
 use crate::value::PropertyKey;
 use crate::wire::Args;
 
@@ -52,10 +53,7 @@ impl Drop for ImportedCap {
 
 pub(crate) enum RemoteState {
     /// Not settled yet. `pulled`: we asked for (or will get unasked) the settlement.
-    Pending {
-        pulled: bool,
-        waiters: Vec<oneshot::Sender<()>>,
-    },
+    Pending { pulled: bool, waiters: Waiters },
     /// Settled; further operations go to the resolution.
     Resolved(Hook),
 }
@@ -81,7 +79,7 @@ impl RemotePromise {
             id,
             state: Mutex::new(RemoteState::Pending {
                 pulled,
-                waiters: Vec::new(),
+                waiters: Waiters::new(),
             }),
             pipelined: AtomicBool::new(false),
             chain_depth: AtomicUsize::new(0),
@@ -236,14 +234,14 @@ impl RemotePromise {
     }
 
     /// Settles the promise with `hook`; returns the waiters to wake.
-    pub(crate) fn settle(&self, hook: Hook) -> Vec<oneshot::Sender<()>> {
+    pub(crate) fn settle(&self, hook: Hook) -> Waiters {
         let mut pst = self.lock();
         match std::mem::replace(&mut *pst, RemoteState::Resolved(hook)) {
             RemoteState::Pending { waiters, .. } => waiters,
             RemoteState::Resolved(previous) => {
                 // Keep the first outcome.
                 *pst = RemoteState::Resolved(previous);
-                Vec::new()
+                Waiters::new()
             }
         }
     }
