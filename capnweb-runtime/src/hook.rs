@@ -43,6 +43,14 @@ pub(crate) enum Hook {
     MapVar(Arc<crate::map::MapVar>),
 }
 
+/// What a hook's value waits for (see [`Hook::pull_now`]).
+pub(crate) enum PullLater<'a> {
+    Remote(&'a Arc<RemotePromise>),
+    Local(&'a Arc<LocalPromise>),
+    /// A value holding promises, to be replaced by their resolutions.
+    Substitute(&'a Arc<Value>),
+}
+
 impl Hook {
     /// A hook for a settled value; stubs and promises are unwrapped to their own hooks.
     pub(crate) fn from_value(value: Value) -> Hook {
@@ -115,25 +123,33 @@ impl Hook {
     /// Waits for the hook to settle and returns its value with every nested promise replaced by
     /// its resolution. Capabilities resolve to [`Value::Stub`].
     pub(crate) fn pull(&self) -> PullFuture {
-        match self {
-            Hook::Target(_) | Hook::Import(_) => {
-                let stub = Value::Stub(crate::Stub::from_hook(self.clone()));
-                Box::pin(std::future::ready(Ok(Payload::Tree(stub))))
+        match self.pull_now() {
+            Ok(ready) => Box::pin(std::future::ready(ready)),
+            Err(PullLater::Remote(p)) => p.pull(),
+            Err(PullLater::Local(p)) => p.pull(),
+            Err(PullLater::Substitute(v)) => {
+                let v = (**v).clone();
+                Box::pin(async move { substitute(v).await.map(Payload::Tree) })
             }
-            Hook::Remote(p) => p.pull(),
-            Hook::Local(p) => p.pull(),
-            Hook::Value(v) => {
-                if v.contains_promise() {
-                    let v = (**v).clone();
-                    Box::pin(async move { substitute(v).await.map(Payload::Tree) })
-                } else {
-                    Box::pin(std::future::ready(Ok(Payload::Tree((**v).clone()))))
-                }
-            }
-            Hook::Text(text) => Box::pin(std::future::ready(Ok(Payload::Text((**text).clone())))),
-            Hook::Error(e) => Box::pin(std::future::ready(Err((**e).clone()))),
-            Hook::MapVar(_) => Box::pin(std::future::ready(Err(crate::map::placeholder_misuse()))),
         }
+    }
+
+    /// What [`Self::pull`] yields, if it needs no waiting (a promise settled to a plain value,
+    /// the common case of a call's result), so that it can be awaited without boxing a future;
+    /// otherwise what there is to wait for.
+    pub(crate) fn pull_now(&self) -> Result<Result<Payload, RpcError>, PullLater<'_>> {
+        Ok(match self {
+            Hook::Target(_) | Hook::Import(_) => Ok(Payload::Tree(Value::Stub(
+                crate::Stub::from_hook(self.clone()),
+            ))),
+            Hook::Remote(p) => return Err(PullLater::Remote(p)),
+            Hook::Local(p) => return Err(PullLater::Local(p)),
+            Hook::Value(v) if v.contains_promise() => return Err(PullLater::Substitute(v)),
+            Hook::Value(v) => Ok(Payload::Tree((**v).clone())),
+            Hook::Text(text) => Ok(Payload::Text((**text).clone())),
+            Hook::Error(e) => Err((**e).clone()),
+            Hook::MapVar(_) => Err(crate::map::placeholder_misuse()),
+        })
     }
 
     /// What ends this reference's usefulness: the session it came through, an error it

@@ -211,7 +211,12 @@ impl LocalPromise {
                     State::Draining { hook, .. } | State::Resolved(hook) => Ok(hook.clone()),
                 };
                 match next {
-                    Ok(hook) => return hook.pull().await,
+                    Ok(hook) => {
+                        return match hook.pull_now() {
+                            Ok(ready) => ready,
+                            Err(_) => hook.pull().await,
+                        };
+                    }
                     Err(rx) => {
                         if rx.await.is_err() {
                             return Err(RpcError::Capability(

@@ -189,7 +189,10 @@ impl RemotePromise {
                     RemoteState::Pending { .. } => None,
                 };
                 if let Some(hook) = settled {
-                    return hook.pull().await;
+                    return match hook.pull_now() {
+                        Ok(ready) => ready,
+                        Err(_) => hook.pull().await,
+                    };
                 }
                 let mut first_pull = false;
                 let waiting = this.session.with_state(|st, _| {
