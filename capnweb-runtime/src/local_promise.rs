@@ -19,7 +19,7 @@ enum Op {
 
 /// The tasks waiting for a promise to settle: nearly always one (the caller awaiting its
 /// result), kept inline.
-pub(crate) type Waiters = smallvec::SmallVec<[oneshot::Sender<()>; 1]>;
+type Waiters = smallvec::SmallVec<[oneshot::Sender<()>; 1]>;
 
 struct Queued {
     op: Op,

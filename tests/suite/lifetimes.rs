@@ -87,6 +87,23 @@ async fn dropping_an_unawaited_promise_releases_it() {
 }
 
 #[tokio::test]
+async fn an_await_given_up_before_the_answer_still_releases_it() {
+    let (client, server) = memory_pair();
+    let api = client.main();
+    // The promise stays held; only the task waiting for it gives up (a timeout here; a lost
+    // `select!` branch alike). The release owed for the answer must not wait for that task:
+    // nothing else is written afterwards that could carry it.
+    let slow = api.call("delay", (100, "late"));
+    let gave_up = slow.clone().timeout(Duration::from_millis(1)).await;
+    assert!(matches!(gave_up, Err(RpcError::Timeout)), "{gave_up:?}");
+    assert_no_leaks(&[&client, &server]).await;
+    // The answer is kept for whoever awaits the promise later.
+    assert_eq!(slow.await.unwrap(), Value::String("late".into()));
+    drop(api);
+    assert_no_leaks(&[&client, &server]).await;
+}
+
+#[tokio::test]
 async fn a_capability_from_one_session_is_proxied_into_another() {
     let (c1, s1) = memory_pair();
     let (c2, s2) = memory_pair();

@@ -31,7 +31,9 @@ impl State {
             if let ImportSlot::Promise { weak } = slot
                 && let Some(p) = weak.upgrade()
             {
-                fx.wakers.extend(p.settle(Hook::error(reason.clone())));
+                let waiters = p.settle(Hook::error(reason.clone()));
+                fx.wakers
+                    .extend(waiters.into_iter().map(|(_, waker)| waker));
             }
         }
         fx.drops.extend(self.exports.drain().map(|(_, e)| e.hook));

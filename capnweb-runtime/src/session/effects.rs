@@ -1,13 +1,14 @@
 //! Work collected under the session lock and carried out after it is released.
 
 use std::sync::Arc;
+use std::task::Waker;
 
 use smallvec::SmallVec;
 
 use super::{BrokenCallback, SessionInner};
 use crate::error::RpcError;
 use crate::hook::Hook;
-use crate::local_promise::{LocalPromise, Waiters};
+use crate::local_promise::LocalPromise;
 use crate::target::CallFuture;
 use crate::task::{CallSite, deliver, in_scope, run_contained};
 use crate::value::PropertyKey;
@@ -47,7 +48,7 @@ pub(crate) struct Effects {
     /// Exports to settle and report to the peer (`resolve`/`reject`).
     pub(crate) settlements: SmallVec<[(i64, Hook); 1]>,
     /// Local waiters to wake.
-    pub(crate) wakers: Waiters,
+    pub(crate) wakers: SmallVec<[Waker; 1]>,
     /// Callbacks to run because the session broke, with the reason.
     pub(crate) broken: Option<(RpcError, Vec<BrokenCallback>)>,
 }
@@ -158,11 +159,8 @@ impl Effects {
             }
         }
         if !self.wakers.is_empty() {
-            for w in self.wakers {
-                // A waiter that is gone cannot send the release its settlement queued for it.
-                if w.send(()).is_err() {
-                    session.send_waiting_releases();
-                }
+            for waker in self.wakers {
+                waker.wake();
             }
         }
         if let Some((reason, callbacks)) = self.broken {

@@ -3,13 +3,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
-use tokio::sync::oneshot;
+use smallvec::SmallVec;
 
 use super::{DroppedImport, Mode, SessionInner};
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
-use crate::local_promise::Waiters;
 use crate::value::PropertyKey;
 use crate::wire::Args;
 
@@ -53,10 +53,21 @@ impl Drop for ImportedCap {
 
 pub(crate) enum RemoteState {
     /// Not settled yet. `pulled`: we asked for (or will get unasked) the settlement.
-    Pending { pulled: bool, waiters: Waiters },
+    /// `next_waiter`: the token the next waiter gets.
+    Pending {
+        pulled: bool,
+        waiters: Waiters,
+        next_waiter: u64,
+    },
     /// Settled; further operations go to the resolution.
     Resolved(Hook),
 }
+
+/// The tasks waiting for a remote promise to settle, each under the token its [`WakeUp`] holds:
+/// one dropped before the settlement takes itself off, so the settlement knows whether a
+/// waiter will send the `release` it owes. Nearly always one (the caller awaiting the result),
+/// kept inline.
+pub(crate) type Waiters = SmallVec<[(u64, Waker); 1]>;
 
 /// A result the peer will settle: our push `id` (positive) or a `["promise", id]` it sent.
 pub(crate) struct RemotePromise {
@@ -80,6 +91,7 @@ impl RemotePromise {
             state: Mutex::new(RemoteState::Pending {
                 pulled,
                 waiters: Waiters::new(),
+                next_waiter: 0,
             }),
             pipelined: AtomicBool::new(false),
             chain_depth: AtomicUsize::new(0),
@@ -199,7 +211,7 @@ impl RemotePromise {
                     let mut pst = this.lock();
                     match &mut *pst {
                         RemoteState::Resolved(h) => Err(h.clone()),
-                        RemoteState::Pending { pulled, waiters } => {
+                        RemoteState::Pending { pulled, .. } => {
                             if let Some(e) = &st.broken {
                                 return Err(Hook::error(e.clone()));
                             }
@@ -208,20 +220,18 @@ impl RemotePromise {
                                 first_pull = true;
                                 st.queue(crate::wire::message::pull_text(this.id));
                             }
-                            let (tx, rx) = oneshot::channel();
-                            waiters.push(tx);
-                            Ok(rx)
+                            Ok(())
                         }
                     }
                 });
                 match waiting {
-                    Ok(rx) => {
+                    Ok(()) => {
                         if first_pull && matches!(this.session.mode, Mode::BatchClient { .. }) {
                             this.session.announce_await().await;
                         }
                         WakeUp {
-                            rx: Some(rx),
-                            session: &this.session,
+                            promise: &this,
+                            token: None,
                         }
                         .await;
                     }
@@ -269,38 +279,62 @@ impl Drop for RemotePromise {
 
 /// A waiter's wake-up by the `resolve`/`reject` that settled its promise. Whoever is woken
 /// sends the `release` the reader queued for that settlement (see `io.rs`): when it resumes,
-/// or, if it is dropped before it could, when it is dropped.
+/// or, if it is dropped before it could, when it is dropped. A waiter dropped before the
+/// settlement takes itself off the promise's list, so the settlement does not count on it.
 struct WakeUp<'a> {
-    rx: Option<oneshot::Receiver<()>>,
-    session: &'a SessionInner,
+    promise: &'a RemotePromise,
+    /// Its entry among the promise's waiters, once it has one.
+    token: Option<u64>,
 }
 
 impl std::future::Future for WakeUp<'_> {
     type Output = ();
 
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        let Some(rx) = self.rx.as_mut() else {
-            return std::task::Poll::Ready(());
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut pst = self.promise.lock();
+        let RemoteState::Pending {
+            waiters,
+            next_waiter,
+            ..
+        } = &mut *pst
+        else {
+            drop(pst);
+            // Counted as a waiter by the settlement: the release it queued is ours to send.
+            if self.token.take().is_some() {
+                self.promise.session.send_waiting_releases();
+            }
+            return Poll::Ready(());
         };
-        // Settled, or (an error) gone without a settlement, when asking costs one writer turn.
-        if std::pin::Pin::new(rx).poll(cx).is_pending() {
-            return std::task::Poll::Pending;
+        match self.token {
+            Some(token) => {
+                if let Some((_, waker)) = waiters.iter_mut().find(|(t, _)| *t == token) {
+                    waker.clone_from(cx.waker());
+                }
+            }
+            None => {
+                let token = *next_waiter;
+                *next_waiter += 1;
+                waiters.push((token, cx.waker().clone()));
+                drop(pst);
+                self.token = Some(token);
+            }
         }
-        self.rx = None;
-        self.session.send_waiting_releases();
-        std::task::Poll::Ready(())
+        Poll::Pending
     }
 }
 
 impl Drop for WakeUp<'_> {
     fn drop(&mut self) {
-        if let Some(mut rx) = self.rx.take()
-            && rx.try_recv().is_ok()
-        {
-            self.session.send_waiting_releases();
+        let Some(token) = self.token.take() else {
+            return;
+        };
+        let mut pst = self.promise.lock();
+        match &mut *pst {
+            RemoteState::Pending { waiters, .. } => waiters.retain(|(t, _)| *t != token),
+            RemoteState::Resolved(_) => {
+                drop(pst);
+                self.promise.session.send_waiting_releases();
+            }
         }
     }
 }

@@ -122,10 +122,11 @@ impl State {
                         if waiters.is_empty() {
                             self.queue(message::release_text(id, 1));
                         } else {
-                            // A waiter sends it when it resumes (`imports::WakeUp`).
+                            // A waiter sends it when it resumes (`import_handles::WakeUp`).
                             self.queue_release_for_waiter(id);
                         }
-                        fx.wakers.extend(waiters);
+                        fx.wakers
+                            .extend(waiters.into_iter().map(|(_, waker)| waker));
                     }
                     None => {
                         fx.drops.push(hook);

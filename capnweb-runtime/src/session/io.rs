@@ -14,7 +14,7 @@
 //! One message waits on purpose: the `release` we owe for a `resolve`/`reject` that woke a
 //! waiter. The woken task usually makes its next call at once, and that call's write can carry
 //! the release: one write per call instead of two. So the reader does not write it; the woken
-//! waiter asks the writer task for it when it resumes (`imports::WakeUp`), which on the same
+//! waiter asks the writer task for it when it resumes (`import_handles::WakeUp`), which on the same
 //! worker runs after that task's poll, by when its next call is queued too.
 //!
 //! Back-pressure: the bytes queued for the peer (the outbox, plus what the writer or a
