@@ -33,6 +33,36 @@ pub(crate) enum Delivery {
     },
 }
 
+impl Delivery {
+    fn carry_out(self, session: &SessionInner) {
+        match self {
+            Delivery::Call {
+                hook,
+                path,
+                args,
+                result,
+            } => {
+                // Spans the method's first poll and, if it suspends, its task.
+                let span = tracing::debug_span!(
+                    target: "capnweb::call",
+                    "call",
+                    session = session.id,
+                    method = %crate::hook::path_text(&path),
+                );
+                let _entered = span.enter();
+                result.resolve(session.counted_in_flight(hook.call(&path, args)));
+            }
+            Delivery::Get { hook, path, result } => {
+                result.resolve(session.counted_in_flight(hook.get(&path)));
+            }
+            Delivery::Start { fut, result } => {
+                let answer = deliver(CallSite::Map, || fut);
+                result.resolve(session.counted_in_flight(answer));
+            }
+        }
+    }
+}
+
 /// Side effects of a locked section, run in this order: drops, deliveries, settlements,
 /// wake-ups, broken-callbacks.
 ///
@@ -125,32 +155,8 @@ impl Effects {
         }
         // Guarded: consuming even an empty list costs its iterator's drop.
         if !self.deliveries.is_empty() {
-            for d in self.deliveries {
-                match d {
-                    Delivery::Call {
-                        hook,
-                        path,
-                        args,
-                        result,
-                    } => {
-                        // Spans the method's first poll and, if it suspends, its task.
-                        let span = tracing::debug_span!(
-                            target: "capnweb::call",
-                            "call",
-                            session = session.id,
-                            method = %crate::hook::path_text(&path),
-                        );
-                        let _entered = span.enter();
-                        result.resolve(session.counted_in_flight(hook.call(&path, args)));
-                    }
-                    Delivery::Get { hook, path, result } => {
-                        result.resolve(session.counted_in_flight(hook.get(&path)));
-                    }
-                    Delivery::Start { fut, result } => {
-                        let answer = deliver(CallSite::Map, || fut);
-                        result.resolve(session.counted_in_flight(answer));
-                    }
-                }
+            for delivery in self.deliveries {
+                delivery.carry_out(session);
             }
         }
         if !self.settlements.is_empty() {
