@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 
 use super::js_json::normalized;
 use super::json::nesting_exceeds;
-use super::split::{special_byte, split_message};
+use super::split::{special_byte, split_flat, split_message};
 
 /// What a split found: the first three elements and the count.
 type Split<'a> = Option<(Vec<&'a str>, usize)>;
@@ -301,6 +301,90 @@ fn generated_and_mangled_messages_split_as_serde_json_splits_them() {
         accepted > 1_000,
         "only {accepted} generated messages were valid"
     );
+}
+
+/// The short path for `["tag",int,...]` without whitespace (every `pull` and `release`) gives
+/// what the general scan gives, and leaves to it whatever it does not take.
+#[test]
+fn flat_messages_split_as_serde_json_splits_them() {
+    let long = format!(r#"["pull",{}]"#, "9".repeat(309));
+    let twenty = format!(r#"["pull",-{}]"#, "9".repeat(19));
+    for text in [
+        r#"["pull",1]"#,
+        r#"["release",12,1]"#,
+        r#"["resolve",3,-7]"#,
+        r#"["pull",0]"#,
+        r#"["pull",-0]"#,
+        r#"["release",1,2,3,4,5]"#,
+        r#"["x"]"#,
+        r#"[""]"#,
+        r#"["日本",1]"#,
+        r#"["pull",01]"#,
+        r#"["pull",-]"#,
+        r#"["pull",-01]"#,
+        r#"["pull",1.5]"#,
+        r#"["pull",1e5]"#,
+        r#"["pull",]"#,
+        r#"["pull",1,]"#,
+        r#"["pull",,1]"#,
+        r#"["pull"1]"#,
+        r#"["pull",1]x"#,
+        r#"["pull",1] "#,
+        r#"["pull",1]]"#,
+        r#"["pull",1"#,
+        r#"["pull","#,
+        r#"["pull"#,
+        r#"["pu\"ll",1]"#,
+        "[\"pu\u{1}ll\",1]",
+        r#"["pull",[1]]"#,
+        r#"["pull",true]"#,
+        long.as_str(),
+        twenty.as_str(),
+    ] {
+        for max in [0, 1, 2] {
+            assert_same(text, max);
+        }
+    }
+    assert_eq!(
+        ours(r#"["release",12,1]"#, 1),
+        Some((vec![r#""release""#, "12", "1"], 3))
+    );
+    // The short path takes the common forms and nothing with whitespace, fractions or nesting.
+    for text in [
+        r#"["pull",1]"#,
+        r#"["release",12,1]"#,
+        r#"["resolve",3,-7]"#,
+    ] {
+        assert!(split_flat(text).is_some(), "{text}");
+    }
+    for text in [
+        r#"["pull", 1]"#,
+        r#"["pull",1.5]"#,
+        r#"["pull",[1]]"#,
+        &long,
+    ] {
+        assert!(split_flat(text).is_none(), "{text}");
+    }
+    // Generated flat forms, then mangled.
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for _ in 0..4_000 {
+        let mut text = String::from("[");
+        text.push_str(rng.pick(&[r#""pull""#, r#""release""#, r#""resolve""#, r#""""#]));
+        for _ in 0..rng.below(4) {
+            text.push(',');
+            text.push_str(rng.pick(&[
+                "0",
+                "7",
+                "-3",
+                "12345678901234567890",
+                "-1234567890123456789",
+            ]));
+        }
+        text.push(']');
+        assert_same(&text, 1 + rng.below(2));
+        let mangled = mangle(&mut rng, &text);
+        assert_same(&mangled, 1 + rng.below(2));
+    }
 }
 
 /// The word-at-a-time search finds the first special byte wherever it is, next to any other
