@@ -9,6 +9,10 @@
 //! for that answer. Whatever it does not accept goes to the general parser, which says what is
 //! wrong.
 //!
+//! The two messages every call brings to its callee, `["pull",id]` and `["release",id,n]`, take
+//! a short path ([`split_flat`]) that reads only a tag and integers; what it does not take goes
+//! to the full scan.
+//!
 //! Strings are checked as serde_json checks a value it skips: no raw control character, only
 //! JSON's escapes, and four hex digits after `\u` whatever code unit they name (a lone
 //! surrogate is refused later, where a string is read).
