@@ -141,7 +141,7 @@ fn split_general(text: &str, max_nesting: usize) -> Option<Elements<'_>> {
 
 /// `["tag",int,...]` written without whitespace: the form of every `pull` and `release` (two
 /// of the messages each call brings) and of a `resolve` with an integer, split without the
-/// general scan (a third of its instructions for a `pull`). Anything else, including what the
+/// general scan (about half its instructions for a `pull`). Anything else, including what the
 /// general scan would refuse, returns `None` and goes there, so the answers are the same.
 pub(super) fn split_flat(text: &str) -> Option<Elements<'_>> {
     let bytes = text.as_bytes();
