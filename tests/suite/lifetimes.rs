@@ -9,6 +9,7 @@ use capnweb_runtime::{Args, CallFuture, Promise, RpcError, RpcTarget, Session, S
 
 use crate::api::{created_count, drop_count};
 use crate::support::{assert_no_leaks, eventually, memory_pair};
+use crate::transports::{Over, over_each};
 
 #[tokio::test]
 async fn on_broken_runs_in_order_and_dropped_handles_unregister() {
@@ -86,21 +87,23 @@ async fn dropping_an_unawaited_promise_releases_it() {
     assert_no_leaks(&[&client, &server]).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_await_given_up_before_the_answer_still_releases_it() {
-    let (client, server) = memory_pair();
-    let api = client.main();
     // The promise stays held; only the task waiting for it gives up (a timeout here; a lost
     // `select!` branch alike). The release owed for the answer must not wait for that task:
-    // nothing else is written afterwards that could carry it.
-    let slow = api.call("delay", (100, "late"));
-    let gave_up = slow.clone().timeout(Duration::from_millis(1)).await;
-    assert!(matches!(gave_up, Err(RpcError::Timeout)), "{gave_up:?}");
-    assert_no_leaks(&[&client, &server]).await;
-    // The answer is kept for whoever awaits the promise later.
-    assert_eq!(slow.await.unwrap(), Value::String("late".into()));
-    drop(api);
-    assert_no_leaks(&[&client, &server]).await;
+    // nothing else is written after the answer that could carry it, so over our transports the
+    // leak check (which reads the tables without a call) fails if the release is held back;
+    // against npm capnweb the answer and the release must still work out as they do there.
+    over_each(Over::SESSIONS, |api: Stub, _over| async move {
+        let slow = api.call("delay", (100, "late"));
+        let gave_up = slow.clone().timeout(Duration::from_millis(1)).await;
+        assert!(matches!(gave_up, Err(RpcError::Timeout)), "{gave_up:?}");
+        // Let the answer land while nobody waits for it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The answer is kept for whoever awaits the promise later.
+        assert_eq!(slow.await.unwrap(), Value::String("late".into()));
+    })
+    .await;
 }
 
 #[tokio::test]
