@@ -80,6 +80,7 @@ mod typed;
 #[cfg(feature = "typescript")]
 pub mod typescript;
 pub mod value;
+mod wait_list;
 pub mod wire;
 
 pub use attenuate::{Revoker, revocable};

@@ -2,13 +2,13 @@
 //! settles.
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-
-use tokio::sync::oneshot;
+use std::task::Poll;
 
 use crate::active::Active;
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::value::PropertyKey;
+use crate::wait_list::WaitList;
 use crate::wire::Args;
 
 /// A pipelined operation waiting for the promise to settle.
@@ -16,10 +16,6 @@ enum Op {
     Call(Vec<PropertyKey>, Args),
     Get(Vec<PropertyKey>),
 }
-
-/// The tasks waiting for a promise to settle: nearly always one (the caller awaiting its
-/// result), kept inline.
-type Waiters = smallvec::SmallVec<[oneshot::Sender<()>; 1]>;
 
 struct Queued {
     op: Op,
@@ -30,7 +26,7 @@ enum State {
     /// Not settled: operations queue up, pullers wait.
     Pending {
         queue: Vec<Queued>,
-        waiters: Waiters,
+        waiters: WaitList,
         /// Counts this promise among its session's calls in flight until it settles.
         in_flight: Option<Active>,
     },
@@ -63,7 +59,7 @@ impl LocalPromise {
         Arc::new(LocalPromise {
             state: Mutex::new(State::Pending {
                 queue: Vec::new(),
-                waiters: Waiters::new(),
+                waiters: WaitList::default(),
                 in_flight: None,
             }),
             parent,
@@ -127,9 +123,7 @@ impl LocalPromise {
         if let (Some(active), Hook::Local(next)) = (in_flight, &hook) {
             next.count_in_flight(active);
         }
-        for w in waiters {
-            let _ = w.send(());
-        }
+        waiters.into_wakers().for_each(std::task::Waker::wake);
         loop {
             for q in queue.drain(..) {
                 let result = match &q.op {
@@ -201,32 +195,53 @@ impl LocalPromise {
     pub(crate) fn pull(self: &Arc<Self>) -> PullFuture {
         let this = self.clone();
         Box::pin(async move {
-            loop {
-                let next = match &mut *this.lock() {
-                    State::Pending { waiters, .. } => {
-                        let (tx, rx) = oneshot::channel();
-                        waiters.push(tx);
-                        Err(rx)
-                    }
-                    State::Draining { hook, .. } | State::Resolved(hook) => Ok(hook.clone()),
-                };
-                match next {
-                    Ok(hook) => {
-                        return match hook.pull_now() {
-                            Ok(ready) => ready,
-                            Err(_) => hook.pull().await,
-                        };
-                    }
-                    Err(rx) => {
-                        if rx.await.is_err() {
-                            return Err(RpcError::Capability(
-                                "the promise was dropped before it settled".into(),
-                            ));
-                        }
-                    }
-                }
+            // Holding the promise, this waits until it settles: nothing else can drop it.
+            let hook = Settled {
+                promise: &this,
+                token: None,
+            }
+            .await;
+            match hook.pull_now() {
+                Ok(ready) => ready,
+                Err(_) => hook.pull().await,
             }
         })
+    }
+}
+
+/// Waits until a local promise has settled and yields its resolution (its waker listed in the
+/// promise's [`WaitList`] meanwhile; taken off if dropped first).
+struct Settled<'a> {
+    promise: &'a LocalPromise,
+    token: Option<u64>,
+}
+
+impl std::future::Future for Settled<'_> {
+    type Output = Hook;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Hook> {
+        let this = &mut *self;
+        let mut st = this.promise.lock();
+        match &mut *st {
+            State::Pending { waiters, .. } => {
+                waiters.register(&mut this.token, cx.waker());
+                Poll::Pending
+            }
+            State::Draining { hook, .. } | State::Resolved(hook) => {
+                this.token = None;
+                Poll::Ready(hook.clone())
+            }
+        }
+    }
+}
+
+impl Drop for Settled<'_> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token
+            && let State::Pending { waiters, .. } = &mut *self.promise.lock()
+        {
+            waiters.remove(token);
+        }
     }
 }
 

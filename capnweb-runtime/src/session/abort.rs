@@ -32,8 +32,7 @@ impl State {
                 && let Some(p) = weak.upgrade()
             {
                 let waiters = p.settle(Hook::error(reason.clone()));
-                fx.wakers
-                    .extend(waiters.into_iter().map(|(_, waker)| waker));
+                fx.wakers.extend(waiters.into_wakers());
             }
         }
         fx.drops.extend(self.exports.drain().map(|(_, e)| e.hook));

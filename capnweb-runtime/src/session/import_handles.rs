@@ -3,14 +3,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
-
-use smallvec::SmallVec;
+use std::task::{Context, Poll};
 
 use super::{DroppedImport, Mode, SessionInner};
 use crate::error::RpcError;
 use crate::hook::{Hook, PullFuture};
 use crate::value::PropertyKey;
+use crate::wait_list::WaitList;
 use crate::wire::Args;
 
 /// How long a chain of promises, each resolved to the next, may be: far more than any
@@ -53,21 +52,10 @@ impl Drop for ImportedCap {
 
 pub(crate) enum RemoteState {
     /// Not settled yet. `pulled`: we asked for (or will get unasked) the settlement.
-    /// `next_waiter`: the token the next waiter gets.
-    Pending {
-        pulled: bool,
-        waiters: Waiters,
-        next_waiter: u64,
-    },
+    Pending { pulled: bool, waiters: WaitList },
     /// Settled; further operations go to the resolution.
     Resolved(Hook),
 }
-
-/// The tasks waiting for a remote promise to settle, each under the token its [`WakeUp`] holds:
-/// one dropped before the settlement takes itself off, so the settlement knows whether a
-/// waiter will send the `release` it owes. Nearly always one (the caller awaiting the result),
-/// kept inline.
-pub(crate) type Waiters = SmallVec<[(u64, Waker); 1]>;
 
 /// A result the peer will settle: our push `id` (positive) or a `["promise", id]` it sent.
 pub(crate) struct RemotePromise {
@@ -90,8 +78,7 @@ impl RemotePromise {
             id,
             state: Mutex::new(RemoteState::Pending {
                 pulled,
-                waiters: Waiters::new(),
-                next_waiter: 0,
+                waiters: WaitList::default(),
             }),
             pipelined: AtomicBool::new(false),
             chain_depth: AtomicUsize::new(0),
@@ -247,14 +234,14 @@ impl RemotePromise {
     }
 
     /// Settles the promise with `hook`; returns the waiters to wake.
-    pub(crate) fn settle(&self, hook: Hook) -> Waiters {
+    pub(crate) fn settle(&self, hook: Hook) -> WaitList {
         let mut pst = self.lock();
         match std::mem::replace(&mut *pst, RemoteState::Resolved(hook)) {
             RemoteState::Pending { waiters, .. } => waiters,
             RemoteState::Resolved(previous) => {
                 // Keep the first outcome.
                 *pst = RemoteState::Resolved(previous);
-                Waiters::new()
+                WaitList::default()
             }
         }
     }
@@ -283,7 +270,7 @@ impl Drop for RemotePromise {
 /// settlement takes itself off the promise's list, so the settlement does not count on it.
 struct WakeUp<'a> {
     promise: &'a RemotePromise,
-    /// Its entry among the promise's waiters, once it has one.
+    /// Its entry in the promise's [`WaitList`], once it has one.
     token: Option<u64>,
 }
 
@@ -291,34 +278,17 @@ impl std::future::Future for WakeUp<'_> {
     type Output = ();
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut pst = self.promise.lock();
-        let RemoteState::Pending {
-            waiters,
-            next_waiter,
-            ..
-        } = &mut *pst
-        else {
+        let this = &mut *self;
+        let mut pst = this.promise.lock();
+        let RemoteState::Pending { waiters, .. } = &mut *pst else {
             drop(pst);
             // Counted as a waiter by the settlement: the release it queued is ours to send.
-            if self.token.take().is_some() {
-                self.promise.session.send_waiting_releases();
+            if this.token.take().is_some() {
+                this.promise.session.send_waiting_releases();
             }
             return Poll::Ready(());
         };
-        match self.token {
-            Some(token) => {
-                if let Some((_, waker)) = waiters.iter_mut().find(|(t, _)| *t == token) {
-                    waker.clone_from(cx.waker());
-                }
-            }
-            None => {
-                let token = *next_waiter;
-                *next_waiter += 1;
-                waiters.push((token, cx.waker().clone()));
-                drop(pst);
-                self.token = Some(token);
-            }
-        }
+        waiters.register(&mut this.token, cx.waker());
         Poll::Pending
     }
 }
@@ -330,7 +300,7 @@ impl Drop for WakeUp<'_> {
         };
         let mut pst = self.promise.lock();
         match &mut *pst {
-            RemoteState::Pending { waiters, .. } => waiters.retain(|(t, _)| *t != token),
+            RemoteState::Pending { waiters, .. } => waiters.remove(token),
             RemoteState::Resolved(_) => {
                 drop(pst);
                 self.promise.session.send_waiting_releases();

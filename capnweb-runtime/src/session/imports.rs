@@ -125,8 +125,7 @@ impl State {
                             // A waiter sends it when it resumes (`import_handles::WakeUp`).
                             self.queue_release_for_waiter(id);
                         }
-                        fx.wakers
-                            .extend(waiters.into_iter().map(|(_, waker)| waker));
+                        fx.wakers.extend(waiters.into_wakers());
                     }
                     None => {
                         fx.drops.push(hook);
